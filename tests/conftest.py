@@ -1,0 +1,1 @@
+"""Shared test set-up: a settings environment that works on a fresh machine."""
