@@ -173,3 +173,5 @@ PARLEY_MAX_SOCKETS_PER_IP = env.int("PARLEY_MAX_SOCKETS_PER_IP", default=200)
 PARLEY_DEMO = env.bool("PARLEY_DEMO", default=False)
 # Benchmark-only echo and group-relay routes (docs/performance.md); never enable in production.
 PARLEY_BENCHMARK_ROUTES = env.bool("PARLEY_BENCHMARK_ROUTES", default=False)
+# Run the timer loop inside each server process (tests of single frames turn it off).
+PARLEY_TIMERS_ENABLED = env.bool("PARLEY_TIMERS_ENABLED", default=True)

@@ -1,0 +1,82 @@
+"""The only road from the service layer to connected clients.
+
+Services call these functions inside their transaction; every send is
+deferred with ``transaction.on_commit`` so that nothing is announced that the
+database does not hold (the database is the truth, the channel layer only
+carries news). Outside a transaction the send happens at once.
+
+Groups:
+- ``cust.<customer>.<workstream>``: every widget socket of one customer for
+  one workstream (the conversation may not exist yet);
+- ``agent.<agent>``: every workspace socket of one agent;
+- ``queue.<queue>``: workspace sockets of the queue's members (pick queue news).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.db import transaction
+
+logger = logging.getLogger("parley.events")
+
+# Channel-layer message types handled by the consumers.
+FRAME = "parley.frame"  # {"frame": {...}, "exclude": channel_name | None}
+CLOSE = "parley.close"  # {"code": 4409}
+QUEUE_CHANGED = "parley.queue_changed"  # agent consumers recompute their pick queue
+CONNECTION_CHECK = "parley.customer_connected"  # internal, see consumers
+
+
+def customer_group(customer_id: Any, workstream_id: Any) -> str:
+    return f"cust.{customer_id}.{workstream_id}"
+
+
+def agent_group(agent_id: Any) -> str:
+    return f"agent.{agent_id}"
+
+
+def queue_group(queue_id: Any) -> str:
+    return f"queue.{queue_id}"
+
+
+def _send_now(kind: str, target: str, message: dict, *, group: bool) -> None:
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    try:
+        if group:
+            async_to_sync(layer.group_send)(target, message)
+        else:
+            async_to_sync(layer.send)(target, message)
+    except Exception:  # the news is lost, the data is not: clients resync from the database
+        logger.exception("channel layer send to %s failed", target)
+
+
+def _deferred(target: str, message: dict, *, group: bool = True) -> None:
+    transaction.on_commit(lambda: _send_now(message["type"], target, message, group=group))
+
+
+def to_customer(customer_id: Any, workstream_id: Any, frame: dict, *, exclude: str | None = None) -> None:
+    _deferred(customer_group(customer_id, workstream_id), {"type": FRAME, "frame": frame, "exclude": exclude})
+
+
+def to_agent(agent_id: Any, frame: dict, *, exclude: str | None = None) -> None:
+    _deferred(agent_group(agent_id), {"type": FRAME, "frame": frame, "exclude": exclude})
+
+
+def to_conversation(conversation, frame: dict, *, exclude: str | None = None) -> None:
+    """Every socket of the conversation: the customer's and the assigned agent's."""
+    to_customer(conversation.customer_id, conversation.workstream_id, frame, exclude=exclude)
+    if conversation.agent_id:
+        to_agent(conversation.agent_id, frame, exclude=exclude)
+
+
+def queue_changed(queue_id: Any) -> None:
+    _deferred(queue_group(queue_id), {"type": QUEUE_CHANGED, "queue_id": str(queue_id)})
+
+
+def close_socket(channel_name: str, code: int) -> None:
+    _deferred(channel_name, {"type": CLOSE, "code": code}, group=False)

@@ -1,0 +1,126 @@
+"""Who gets what: push assignment and pick, per ../PROTOCOL.md "Routing rules".
+
+``dispatch`` is the one locking entry point of push distribution. Each
+assignment is its own short transaction that locks the oldest open
+conversation of a queue (``SKIP LOCKED`` so that several server processes
+share the work instead of queueing behind each other) and then the chosen
+agent's row, re-checking capacity under that lock. On SQLite every write
+transaction is ``BEGIN IMMEDIATE`` (settings), which serialises them.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from datetime import datetime
+
+from django.db import transaction
+from django.db.models import ExpressionWrapper, F, IntegerField
+from django.utils import timezone
+
+from conversations.models import Conversation, State
+
+from .models import AgentProfile, Presence, Queue
+
+
+def queue_is_open(queue: Queue, at: datetime | None = None) -> bool:
+    hours = queue.operating_hours
+    return hours is None or hours.is_open(at or timezone.now())
+
+
+def eligible_agents(queue: Queue, units: int):
+    """Members who may take a conversation needing ``units``, best first."""
+    free = ExpressionWrapper(F("capacity") - F("used_capacity"), output_field=IntegerField())
+    agents = (
+        AgentProfile.objects.filter(queues=queue, presence=Presence.AVAILABLE)
+        .annotate(free=free)
+        .filter(free__gte=units)
+    )
+    longest_idle = F("last_assigned_at").asc(nulls_first=True)
+    if queue.assignment_method == Queue.AssignmentMethod.HIGHEST_CAPACITY:
+        return agents.order_by(F("free").desc(), longest_idle, "id")
+    return agents.order_by(longest_idle, "id")
+
+
+def _assign_oldest(queue: Queue) -> bool:
+    """Assign the oldest open push conversation of ``queue``; False when
+    there is none or nobody can take it."""
+    from conversations import services
+
+    with transaction.atomic():
+        conversation = (
+            Conversation.objects.select_for_update(of=("self",), skip_locked=True)
+            .select_related("workstream", "customer", "widget")
+            .filter(queue=queue, state=State.OPEN, workstream__distribution="push")
+            .order_by("queued_at", "id")
+            .first()
+        )
+        if conversation is None:
+            return False
+        units = conversation.workstream.capacity_units
+        agent = (
+            eligible_agents(queue, units).select_for_update(of=("self",), skip_locked=True).first()
+        )
+        if agent is None:
+            return False
+        services.activate(conversation, agent, reason="routed")
+    return True
+
+
+def dispatch(queue_ids: Iterable[int] | None = None) -> int:
+    """Assign open push conversations, oldest first, while members can take
+    them. Call outside a transaction (after commit). Returns how many."""
+    queues = Queue.objects.select_related("operating_hours")
+    if queue_ids is not None:
+        queue_ids = list(queue_ids)
+        if not queue_ids:
+            return 0
+        queues = queues.filter(pk__in=queue_ids)
+    queues = queues.filter(
+        conversations__state=State.OPEN, conversations__workstream__distribution="push"
+    ).distinct()
+    now = timezone.now()
+    assigned = 0
+    for queue in queues:
+        if not queue_is_open(queue, now):
+            continue
+        while _assign_oldest(queue):
+            assigned += 1
+    return assigned
+
+
+def pick(agent: AgentProfile, conversation_id: uuid.UUID) -> Conversation:
+    """An agent takes an open pick-mode conversation of one of their queues.
+    Exactly one of several concurrent picks wins (row lock, then re-check)."""
+    from conversations import services
+    from conversations.services import ServiceError
+
+    with transaction.atomic():
+        conversation = (
+            Conversation.objects.select_for_update(of=("self",))
+            .select_related("workstream", "customer", "widget", "queue")
+            .filter(pk=conversation_id)
+            .first()
+        )
+        if conversation is None:
+            raise ServiceError("not_found", "No such conversation.")
+        if not conversation.queue.members.filter(pk=agent.pk).exists():
+            raise ServiceError("not_allowed", "This conversation is not in one of your queues.")
+        if conversation.state != State.OPEN:
+            raise ServiceError("already_assigned", "Someone else has already taken this conversation.")
+        if conversation.workstream.distribution != "pick":
+            raise ServiceError("not_allowed", "This conversation is assigned by routing, not picked.")
+        locked = AgentProfile.objects.select_for_update().get(pk=agent.pk)
+        if locked.capacity - locked.used_capacity < conversation.workstream.capacity_units:
+            raise ServiceError("no_capacity", "You have no free capacity for this conversation.")
+        services.activate(conversation, locked, actor=services.agent_actor(locked), reason="picked")
+    return conversation
+
+
+def pick_queue_for(agent: AgentProfile, limit: int = 100) -> list[Conversation]:
+    """Open pick-mode conversations in the agent's queues, oldest first."""
+    return list(
+        Conversation.objects.select_related("workstream", "customer", "agent")
+        .filter(queue__members=agent, state=State.OPEN, workstream__distribution="pick")
+        .order_by("queued_at", "id")[:limit]
+    )
