@@ -1,3 +1,110 @@
-from django.contrib import admin
+"""Admin center pages for workstreams, chat widgets, authentication settings and operating hours."""
 
-# Register your models here.
+from __future__ import annotations
+
+from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
+
+from admin_center.forms import ChatWidgetForm, OperatingHoursForm, WorkstreamForm
+from admin_center.models import ChatAuthenticationSetting, ChatWidget, OperatingHours, Workstream
+
+ADMIN_MEDIA = {"css": {"all": ["admin_center/admin_center.css"]}}
+
+
+def embed_snippet(origin: str, public_id: str) -> str:
+    """The tag a website adds to show the widget (the loader is served by the widget app)."""
+    return f'<script src="{origin}/static/widget/loader.js" data-parley-widget="{public_id}" async></script>'
+
+
+@admin.register(Workstream)
+class WorkstreamAdmin(admin.ModelAdmin):
+    form = WorkstreamForm
+    list_display = ["name", "mode_label", "same_agent", "distribution", "queue", "capacity_units"]
+    list_filter = ["persistent", "distribution", "queue"]
+    search_fields = ["name"]
+    fieldsets = [
+        (None, {"fields": ["name"]}),
+        (
+            _("Persistent chat"),
+            {
+                "fields": ["persistent", "same_agent"],
+                "description": _(
+                    "Persistent chat keeps one conversation per customer across visits and devices; only agents "
+                    "end it. It needs the same agent for the entire conversation, and every widget of a "
+                    "persistent workstream needs an authentication setting (signed-in customers)."
+                ),
+            },
+        ),
+        (_("Work distribution"), {"fields": ["distribution", "queue", "capacity_units"]}),
+        (_("Timing"), {"fields": ["auto_close_after_inactivity_seconds", "wrap_up_seconds"]}),
+    ]
+
+    class Media:
+        css = ADMIN_MEDIA["css"]
+
+    @admin.display(description=_("mode"), ordering="persistent")
+    def mode_label(self, obj: Workstream) -> str:
+        return _("Persistent") if obj.persistent else _("Live")
+
+
+@admin.register(ChatWidget)
+class ChatWidgetAdmin(admin.ModelAdmin):
+    form = ChatWidgetForm
+    list_display = ["name", "public_id", "workstream", "authentication", "language", "enabled"]
+    list_filter = ["enabled", "language", "workstream"]
+    search_fields = ["name", "public_id", "title"]
+    fieldsets = [
+        (None, {"fields": ["name", "public_id", "enabled"]}),
+        (_("Chat"), {"fields": ["workstream", "authentication", "allowed_origins"]}),
+        (_("Appearance"), {"fields": ["title", "language", "color"]}),
+        (
+            _("System messages"),
+            {
+                "classes": ["collapse"],
+                "fields": [
+                    "message_queue_position",
+                    "message_average_wait_time",
+                    "message_agent_joined",
+                    "message_out_of_hours",
+                    "message_conversation_ended",
+                ],
+            },
+        ),
+    ]
+
+    class Media:
+        css = ADMIN_MEDIA["css"]
+        js = ["admin_center/copy-snippet.js"]
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        widget = self.get_object(request, object_id)
+        extra_context = dict(extra_context or {})
+        if widget is not None:
+            origin = request.build_absolute_uri("/").rstrip("/")
+            extra_context["embed_snippet"] = embed_snippet(origin, widget.public_id)
+        return super().change_view(request, object_id, form_url, extra_context)
+
+
+@admin.register(ChatAuthenticationSetting)
+class ChatAuthenticationSettingAdmin(admin.ModelAdmin):
+    list_display = ["name", "issuer", "javascript_function"]
+    search_fields = ["name", "issuer"]
+    fields = ["name", "public_key_pem", "issuer", "javascript_function"]
+
+
+@admin.register(OperatingHours)
+class OperatingHoursAdmin(admin.ModelAdmin):
+    form = OperatingHoursForm
+    list_display = ["name", "timezone"]
+    search_fields = ["name"]
+    fieldsets = [
+        (None, {"fields": ["name", "timezone"]}),
+        (
+            _("Weekly hours"),
+            {
+                "description": _("Local times in the time zone above. A day left empty is closed."),
+                "fields": ["day_mon", "day_tue", "day_wed", "day_thu", "day_fri", "day_sat", "day_sun"],
+            },
+        ),
+        (None, {"fields": ["closed_dates"]}),
+    ]

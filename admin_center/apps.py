@@ -1,6 +1,8 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class AdminCenterConfig(AppConfig):
-    default_auto_field = 'django.db.models.BigAutoField'
-    name = 'admin_center'
+    default_auto_field = "django.db.models.BigAutoField"
+    name = "admin_center"
+    verbose_name = _("Admin center")

@@ -7,8 +7,18 @@ the admin forms and ``import_config`` apply one set of rules.
 
 from __future__ import annotations
 
+import zoneinfo
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, time, timedelta
+
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+
+from admin_center import validators
+
+# How far next_opening() looks ahead: a year of closed dates plus a week.
+_LOOKAHEAD_DAYS = 400
 
 
 class OperatingHours(models.Model):
@@ -32,6 +42,62 @@ class OperatingHours(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.timezone})"
+
+    def clean(self) -> None:
+        _collect(
+            {
+                "timezone": lambda: validators.validate_timezone(self.timezone),
+                "weekly": lambda: validators.validate_weekly(self.weekly),
+                "closed_dates": lambda: validators.validate_closed_dates(self.closed_dates),
+            }
+        )
+
+    # --- "open at instant T?" and "next opening after T?" ---------------------------------
+    #
+    # Each interval is anchored to the local date it starts on and turned into a pair of
+    # instants. A local time that does not exist (the hour skipped when clocks go forward)
+    # maps as if the clocks had not changed yet, so 02:30 on that day is 03:30 summer
+    # time; an ambiguous time (clocks go back) means its first occurrence. An interval
+    # that falls entirely into a skipped hour is empty.
+
+    def _intervals_starting_on(self, day: date) -> Iterator[tuple[datetime, datetime]]:
+        if day.isoformat() in set(self.closed_dates or ()):
+            return
+        tz = zoneinfo.ZoneInfo(self.timezone)
+        for start_text, end_text in (self.weekly or {}).get(validators.DAYS[day.weekday()], ()):
+            start = _local_instant(day, start_text, tz)
+            end_day = day if end_text != "24:00" and end_text > start_text else day + timedelta(days=1)
+            end = _local_instant(end_day, "00:00" if end_text == "24:00" else end_text, tz)
+            if end > start:
+                yield start, end
+
+    def is_open(self, at: datetime) -> bool:
+        """Whether the hours are open at the aware instant ``at``."""
+        local_day = at.astimezone(zoneinfo.ZoneInfo(self.timezone)).date()
+        return any(
+            start <= at < end
+            for day in (local_day - timedelta(days=1), local_day)
+            for start, end in self._intervals_starting_on(day)
+        )
+
+    def next_opening(self, after: datetime) -> datetime | None:
+        """The first instant at or after ``after`` at which the hours are open.
+
+        ``after`` itself when open then; ``None`` when nothing opens within
+        the next 400 days (no intervals, or every such day closed).
+        """
+        local_day = after.astimezone(zoneinfo.ZoneInfo(self.timezone)).date()
+        best: datetime | None = None
+        for offset in range(-1, _LOOKAHEAD_DAYS):
+            day = local_day + timedelta(days=offset)
+            if best is not None and day > best.astimezone(zoneinfo.ZoneInfo(self.timezone)).date():
+                break
+            for start, end in self._intervals_starting_on(day):
+                if end > after:
+                    candidate = max(start, after)
+                    if best is None or candidate < best:
+                        best = candidate
+        return best
 
 
 class ChatAuthenticationSetting(models.Model):
@@ -65,6 +131,14 @@ class ChatAuthenticationSetting(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        _collect(
+            {
+                "public_key_pem": lambda: validators.validate_public_key_pem(self.public_key_pem),
+                "javascript_function": lambda: validators.validate_javascript_function(self.javascript_function),
+            }
+        )
 
 
 class Workstream(models.Model):
@@ -104,7 +178,10 @@ class Workstream(models.Model):
     wrap_up_seconds = models.PositiveIntegerField(
         _("wrap-up time"),
         default=0,
-        help_text=_("After the agent ends it, the conversation stays in wrap-up (holding capacity) at most this long. 0 closes at once."),
+        help_text=_(
+            "After the agent ends it, the conversation stays in wrap-up (holding capacity) at most this long. "
+            "0 closes at once."
+        ),
     )
 
     class Meta:
@@ -120,6 +197,18 @@ class Workstream(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        problems = validators.workstream_problems(persistent=self.persistent, same_agent=self.same_agent)
+        if not problems and self.persistent and self.pk is not None:
+            unauthenticated = validators.persistent_widgets_without_authentication(self.widgets.all())
+            if unauthenticated:
+                names = ", ".join(widget.name for widget in unauthenticated)
+                problems["persistent"] = _(
+                    "these widgets have no authentication setting, which persistent chat requires: %(names)s"
+                ) % {"names": names}
+        if problems:
+            raise ValidationError(problems)
 
     @property
     def mode(self) -> str:
@@ -173,3 +262,37 @@ class ChatWidget(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.public_id})"
+
+    def clean(self) -> None:
+        checks = {
+            "public_id": lambda: validators.validate_public_id(self.public_id),
+            "allowed_origins": lambda: validators.validate_allowed_origins(self.allowed_origins),
+            "messages": lambda: validators.validate_messages(self.messages),
+        }
+        errors = _collect(checks, raise_now=False)
+        if self.workstream_id is not None:
+            rules = validators.widget_problems(
+                workstream_persistent=self.workstream.persistent,
+                has_authentication=self.authentication_id is not None,
+            )
+            errors.update({name: [message] for name, message in rules.items()})
+        if errors:
+            raise ValidationError(errors)
+
+
+def _local_instant(day: date, hhmm: str, tz: zoneinfo.ZoneInfo) -> datetime:
+    hours, minutes = (int(part) for part in hhmm.split(":"))
+    return datetime.combine(day, time(hours, minutes), tzinfo=tz).astimezone(UTC)
+
+
+def _collect(checks: dict, *, raise_now: bool = True) -> dict:
+    """Run field validators; gather their errors by field name."""
+    errors: dict[str, list] = {}
+    for field, check in checks.items():
+        try:
+            check()
+        except ValidationError as error:
+            errors[field] = error.messages
+    if errors and raise_now:
+        raise ValidationError(errors)
+    return errors

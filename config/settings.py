@@ -32,7 +32,7 @@ CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
     "daphne",
-    "django.contrib.admin",
+    "admin_center.site.AdminCenterAdminConfig",  # django.contrib.admin with the admin center's site
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -54,6 +54,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "config.security.ContentSecurityPolicyMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -87,6 +88,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
             "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
         }
     )
+    # Keep the connection: reopening it (and its PRAGMAs) on every socket frame cost about 10% of the
+    # server's time per relayed message (docs/performance.md, "Profile").
+    DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
 else:
     DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
@@ -118,7 +122,7 @@ LOGOUT_REDIRECT_URL = "/accounts/login/"
 
 LANGUAGE_CODE = env.str("LANGUAGE_CODE", default="en")
 LANGUAGES = [("en", _("English")), ("ru", _("Russian"))]
-LOCALE_PATHS = [BASE_DIR / "locale"]
+LOCALE_PATHS = [BASE_DIR / "config" / "locale"]
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
@@ -175,3 +179,7 @@ PARLEY_DEMO = env.bool("PARLEY_DEMO", default=False)
 PARLEY_BENCHMARK_ROUTES = env.bool("PARLEY_BENCHMARK_ROUTES", default=False)
 # Run the timer loop inside each server process (tests of single frames turn it off).
 PARLEY_TIMERS_ENABLED = env.bool("PARLEY_TIMERS_ENABLED", default=True)
+# Closed conversations are deleted this many days after they closed (timer sweep); 0 keeps them forever.
+PARLEY_RETENTION_DAYS = env.int("PARLEY_RETENTION_DAYS", default=0)
+# Where `setup_demo` keeps the demo website's RSA key pair (generated once; admin_center/demo_keys.py).
+PARLEY_DEMO_KEY_DIR = Path(env.str("PARLEY_DEMO_KEY_DIR", default=str(BASE_DIR / ".demo")))

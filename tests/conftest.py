@@ -1,1 +1,31 @@
-"""Shared test set-up: a settings environment that works on a fresh machine."""
+"""Shared test set-up for the whole suite."""
+
+from __future__ import annotations
+
+import pytest
+
+
+def pytest_collection_modifyitems(config, items):
+    """Browser tests last: Playwright's sync API keeps an event loop running in
+    this thread while its session-scoped browser lives, which the asyncio tests
+    cannot share."""
+    items.sort(key=lambda item: item.get_closest_marker("browser") is not None)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_channel_layer(settings):
+    """Each test gets its own channel layer (and Redis prefix in production mode)."""
+    import uuid
+
+    from channels.layers import channel_layers
+
+    layers = dict(settings.CHANNEL_LAYERS)
+    if "prefix" in layers["default"].get("CONFIG", {}):
+        layers["default"] = {
+            **layers["default"],
+            "CONFIG": {**layers["default"]["CONFIG"], "prefix": f"test{uuid.uuid4().hex[:8]}"},
+        }
+        settings.CHANNEL_LAYERS = layers
+    channel_layers.backends.clear()
+    yield
+    channel_layers.backends.clear()

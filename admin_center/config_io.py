@@ -1,0 +1,423 @@
+"""Configuration as code: the admin center's set-up as one JSON document.
+
+``import_configuration`` applies a document (../shared/CONFIG.md) in one
+transaction: objects are matched by ``name`` (agents by ``username``, widgets
+by ``public_id``) and updated in place, objects absent from the document are
+left alone, and on any problem nothing changes and ``ConfigError`` lists every
+problem with its path (``workstreams[1].same_agent: ...``). Each object is
+checked by the same model validation the admin forms run (``clean_fields``,
+``clean``, uniqueness and constraints, see ``admin_center.validators``).
+
+``export_configuration`` returns the same shape (agent passwords left out);
+importing it back changes nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.db import models, transaction
+from django.utils.translation import gettext as _
+
+from admin_center import validators
+from admin_center.models import ChatAuthenticationSetting, ChatWidget, OperatingHours, Workstream
+from routing.models import AgentProfile, Queue
+
+VERSION = 1
+SECTIONS = ("operating_hours", "authentication_settings", "agents", "queues", "workstreams", "chat_widgets")
+
+# JSON key -> (accepted Python types, may be null). Keys listed in REQUIRED must be present.
+_STR, _BOOL, _INT, _LIST, _DICT = (str,), (bool,), (int,), (list,), (dict,)
+FIELDS: dict[str, dict[str, tuple[tuple[type, ...], bool]]] = {
+    "operating_hours": {"name": (_STR, False), "timezone": (_STR, False), "weekly": (_DICT, False),
+                        "closed_dates": (_LIST, False)},
+    "authentication_settings": {"name": (_STR, False), "public_key_pem": (_STR, False), "issuer": (_STR, True),
+                                "javascript_function": (_STR, False)},
+    "agents": {"username": (_STR, False), "password": (_STR, False), "name": (_STR, False),
+               "capacity": (_INT, False)},
+    "queues": {"name": (_STR, False), "members": (_LIST, False), "assignment_method": (_STR, False),
+               "operating_hours": (_STR, True)},
+    "workstreams": {"name": (_STR, False), "persistent": (_BOOL, False), "same_agent": (_BOOL, False),
+                    "distribution": (_STR, False), "capacity_units": (_INT, False), "queue": (_STR, False),
+                    "auto_close_after_inactivity_seconds": (_INT, False), "wrap_up_seconds": (_INT, False)},
+    "chat_widgets": {"name": (_STR, False), "public_id": (_STR, False), "workstream": (_STR, False),
+                     "authentication": (_STR, True), "allowed_origins": (_LIST, False), "title": (_STR, False),
+                     "language": (_STR, False), "color": (_STR, False), "enabled": (_BOOL, False),
+                     "messages": (_DICT, False)},
+}  # fmt: skip
+REQUIRED = {
+    "operating_hours": ("name",),
+    "authentication_settings": ("name", "public_key_pem"),
+    "agents": ("username",),
+    "queues": ("name",),
+    "workstreams": ("name", "queue"),
+    "chat_widgets": ("public_id", "name", "workstream"),
+}
+# Model field name -> JSON key where they differ (for error paths).
+JSON_KEY = {"agents": {"display_name": "name"}}
+
+
+class ConfigError(Exception):
+    """The document was refused; ``problems`` are ``path: message`` lines."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+@dataclass
+class ImportReport:
+    created: dict[str, int] = field(default_factory=lambda: dict.fromkeys(SECTIONS, 0))
+    updated: dict[str, int] = field(default_factory=lambda: dict.fromkeys(SECTIONS, 0))
+    unchanged: dict[str, int] = field(default_factory=lambda: dict.fromkeys(SECTIONS, 0))
+
+
+class _Rollback(Exception):
+    pass
+
+
+# --- import ---------------------------------------------------------------------------
+
+
+def import_configuration(document: Any) -> ImportReport:
+    """Apply ``document`` all-or-nothing; raise ``ConfigError`` listing every problem."""
+    problems, unreadable = _check_shape(document)
+    if unreadable is None:
+        raise ConfigError(problems)
+    importer = _Importer(document, unreadable)
+    try:
+        with transaction.atomic():
+            importer.run()
+            if problems or importer.problems:
+                raise _Rollback
+    except _Rollback:
+        raise ConfigError(problems + importer.problems) from None
+    return importer.report
+
+
+def _check_shape(document: Any) -> tuple[list[str], set[str] | None]:
+    """Problems of form, and the paths of items too malformed to validate further (None: the whole document)."""
+    if not isinstance(document, dict):
+        return ["(document): " + _("expected a JSON object")], None
+    problems: list[str] = []
+    unreadable: set[str] = set()
+    for key in document:
+        if key != "version" and key not in SECTIONS:
+            problems.append(f"{key}: " + _("unknown section"))
+    if document.get("version", VERSION) != VERSION:
+        problems.append("version: " + _("unsupported version; expected %(version)s") % {"version": VERSION})
+    for section in SECTIONS:
+        items = document.get(section, [])
+        if not isinstance(items, list):
+            problems.append(f"{section}: " + _("expected a list"))
+            unreadable.add(section)
+            continue
+        seen: set = set()
+        for index, item in enumerate(items):
+            path = f"{section}[{index}]"
+            if not isinstance(item, dict):
+                problems.append(f"{path}: " + _("expected an object"))
+                unreadable.add(path)
+                continue
+            item_problems, fatal = _check_item(section, path, item)
+            problems.extend(item_problems)
+            if fatal:
+                unreadable.add(path)
+            key = item.get(REQUIRED[section][0])
+            if isinstance(key, str):
+                if key in seen:
+                    problems.append(f"{path}.{REQUIRED[section][0]}: " + _("%(key)s appears twice") % {"key": key})
+                seen.add(key)
+    return problems, unreadable
+
+
+def _check_item(section: str, path: str, item: dict) -> tuple[list[str], bool]:
+    """Problems of one item, and whether they stop its validation (wrong types, missing keys)."""
+    problems = []
+    fatal = False
+    spec = FIELDS[section]
+    for key, value in item.items():
+        if key not in spec:
+            problems.append(f"{path}.{key}: " + _("unknown field"))
+            continue
+        types, nullable = spec[key]
+        if value is None and nullable:
+            continue
+        wrong_bool = bool not in types and isinstance(value, bool)
+        if not isinstance(value, types) or wrong_bool:
+            expected = {str: _("a string"), bool: _("true or false"), int: _("a whole number"),
+                        list: _("a list"), dict: _("an object")}[types[0]]  # fmt: skip
+            problems.append(f"{path}.{key}: " + _("expected %(expected)s") % {"expected": expected})
+            fatal = True
+    for key in REQUIRED[section]:
+        if key not in item:
+            problems.append(f"{path}.{key}: " + _("this field is required"))
+            fatal = True
+    return problems, fatal
+
+
+class _Importer:
+    def __init__(self, document: dict, unreadable: set[str]) -> None:
+        self.document = document
+        self.unreadable = unreadable
+        self.problems: list[str] = []
+        self.failed: dict[str, set[str]] = {section: set() for section in SECTIONS}
+        self.unresolved: dict[str, set[str]] = {}
+        self.report = ImportReport()
+
+    def run(self) -> None:
+        for section in SECTIONS:
+            if section in self.unreadable:
+                continue
+            apply = getattr(self, f"_apply_{section}")
+            for index, item in enumerate(self.document.get(section, [])):
+                path = f"{section}[{index}]"
+                if path in self.unreadable:
+                    key = item.get(REQUIRED[section][0]) if isinstance(item, dict) else None
+                    self.failed[section].add(key)
+                    continue
+                apply(path, item)
+        self._check_persistent_widgets()
+
+    # Each _apply_* builds or updates one object, validates it like the admin does and saves it when valid.
+
+    def _apply_operating_hours(self, path: str, item: dict) -> None:
+        hours, created = _find(OperatingHours, name=item["name"])
+        _assign(hours, item, ("timezone", "weekly", "closed_dates"))
+        self._save("operating_hours", path, item["name"], hours, created)
+
+    def _apply_authentication_settings(self, path: str, item: dict) -> None:
+        setting, created = _find(ChatAuthenticationSetting, name=item["name"])
+        _assign(setting, item, ("public_key_pem", "javascript_function"))
+        if "issuer" in item:
+            setting.issuer = item["issuer"] or ""
+        self._save("authentication_settings", path, item["name"], setting, created)
+
+    def _apply_agents(self, path: str, item: dict) -> None:
+        """An agent is a Django user plus its AgentProfile; the password is set only when it differs."""
+        username = item["username"]
+        user, user_created = _find(get_user_model(), username=username)
+        if user_created:
+            user.set_unusable_password()
+        password_changed = "password" in item and not user.check_password(item["password"])
+        if password_changed:
+            user.set_password(item["password"])
+        errors = _validation_errors(user, exclude={"password"})
+        if errors:
+            self._report("agents", path, username, errors)
+            return
+        if user_created or password_changed:
+            user.save()
+        profile = AgentProfile.objects.filter(user=user).first()
+        created = profile is None
+        if created:
+            profile = AgentProfile(user=user, display_name=username)
+        _assign(profile, {"display_name": item.get("name", profile.display_name), **item}, ("display_name", "capacity"))
+        changed = self._save("agents", path, username, profile, created)
+        if changed is False and password_changed:
+            self.report.unchanged["agents"] -= 1
+            self.report.updated["agents"] += 1
+
+    def _apply_queues(self, path: str, item: dict) -> None:
+        queue, created = _find(Queue, name=item["name"])
+        _assign(queue, item, ("assignment_method",))
+        if "operating_hours" in item:
+            queue.operating_hours = self._ref(path, "operating_hours", OperatingHours, "operating_hours",
+                                              item["operating_hours"])  # fmt: skip
+        members = [self._ref(path, "members", AgentProfile, "agents", username, lookup="user__username")
+                   for username in item.get("members", ())]  # fmt: skip
+        changed = self._save("queues", path, item["name"], queue, created, count=False)
+        if changed is None:
+            return
+        if "members" in item:
+            before = set(queue.members.values_list("pk", flat=True))
+            queue.members.set(members)
+            changed = changed or before != {member.pk for member in members}
+        self._count("queues", created, changed)
+
+    def _apply_workstreams(self, path: str, item: dict) -> None:
+        workstream, created = _find(Workstream, name=item["name"])
+        _assign(workstream, item, ("persistent", "same_agent", "distribution", "capacity_units",
+                                   "auto_close_after_inactivity_seconds", "wrap_up_seconds"))  # fmt: skip
+        workstream.queue = self._ref(path, "queue", Queue, "queues", item["queue"])
+        self._save("workstreams", path, item["name"], workstream, created)
+
+    def _apply_chat_widgets(self, path: str, item: dict) -> None:
+        widget, created = _find(ChatWidget, public_id=item["public_id"])
+        _assign(widget, item, ("name", "allowed_origins", "title", "language", "color", "enabled", "messages"))
+        widget.workstream = self._ref(path, "workstream", Workstream, "workstreams", item["workstream"])
+        if "authentication" in item:
+            widget.authentication = self._ref(path, "authentication", ChatAuthenticationSetting,
+                                              "authentication_settings", item["authentication"])  # fmt: skip
+        self._save("chat_widgets", path, item["public_id"], widget, created)
+
+    # --- helpers ----------------------------------------------------------------------
+
+    def _ref(self, path: str, key: str, model: type[models.Model], section: str, name: str | None, lookup="name"):
+        """The referenced object; None (and the referring object refused) when it does not exist."""
+        if name is None:
+            return None
+        found = model.objects.filter(**{lookup: name}).first()
+        if found is None:
+            self.unresolved.setdefault(path, set()).add(key)
+            if name not in self.failed[section]:  # the target's own problems are reported already
+                message = _('no %(section)s entry named "%(name)s"') % {"section": section, "name": name}
+                self.problems.append(f"{path}.{key}: {message}")
+        return found
+
+    def _save(self, section: str, path: str, key: str, obj: models.Model, created: bool, *, count=True) -> bool | None:
+        """Validate and save ``obj``: None when refused, else whether it changed."""
+        if section == "workstreams":
+            rules = validators.workstream_problems(persistent=obj.persistent, same_agent=obj.same_agent)
+            rule_errors = {name: [message] for name, message in rules.items()}
+        else:
+            try:
+                obj.clean()
+                rule_errors = {}
+            except ValidationError as error:
+                rule_errors = error.message_dict
+        unresolved = self.unresolved.get(path, set())
+        errors = _validation_errors(obj, exclude=unresolved, extra=rule_errors)
+        if unresolved:
+            errors = {name: messages for name, messages in errors.items() if name not in unresolved}
+        if errors or unresolved:
+            self._report(section, path, key, errors)
+            return None
+        changed = created or _differs_from_database(obj)
+        if changed:
+            obj.save()
+        if count:
+            self._count(section, created, changed)
+        return changed
+
+    def _count(self, section: str, created: bool, changed: bool) -> None:
+        bucket = self.report.created if created else self.report.updated if changed else self.report.unchanged
+        bucket[section] += 1
+
+    def _report(self, section: str, path: str, key: str, errors: dict[str, list[str]]) -> None:
+        self.failed[section].add(key)
+        names = JSON_KEY.get(section, {})
+        for name, messages in errors.items():
+            where = path if name == NON_FIELD_ERRORS else f"{path}.{names.get(name, name)}"
+            for message in dict.fromkeys(messages):
+                self.problems.append(f"{where}: {message}")
+
+    def _check_persistent_widgets(self) -> None:
+        """A workstream made persistent here must not leave widgets outside the file without authentication.
+
+        (Widgets in the file are checked by their own ``clean()`` against the already imported workstream.)
+        """
+        file_widgets = {item["public_id"] for item in self.document.get("chat_widgets", [])}
+        file_workstreams = {item["name"]: i for i, item in enumerate(self.document.get("workstreams", []))}
+        widgets = ChatWidget.objects.filter(workstream__persistent=True, authentication__isnull=True)
+        for widget in widgets.select_related("workstream").order_by("public_id"):
+            index = file_workstreams.get(widget.workstream.name)
+            if widget.public_id in file_widgets or index is None:
+                continue
+            problem = validators.widget_problems(workstream_persistent=True, has_authentication=False)
+            self.problems.append(f"workstreams[{index}].persistent: {problem['authentication']} ({widget.public_id})")
+
+
+def _find(model: type[models.Model], **lookup) -> tuple[Any, bool]:
+    found = model.objects.filter(**lookup).first()
+    return (found, False) if found is not None else (model(**lookup), True)
+
+
+def _assign(obj: models.Model, item: dict, keys: tuple[str, ...]) -> None:
+    for key in keys:
+        if key in item:
+            setattr(obj, key, item[key])
+
+
+def _validation_errors(obj: models.Model, *, exclude: set | None = None, extra: dict | None = None) -> dict:
+    """What ``full_clean`` says about fields, uniqueness and constraints (without ``clean()``)."""
+    exclude = set(exclude or ())
+    errors: dict[str, list[str]] = {}
+    for check in (obj.clean_fields, obj.validate_unique):
+        try:
+            check(exclude=exclude)
+        except ValidationError as error:
+            for name, messages in error.message_dict.items():
+                errors.setdefault(name, []).extend(messages)
+    for name, messages in (extra or {}).items():
+        errors.setdefault(name, []).extend(messages)
+    try:
+        obj.validate_constraints(exclude=exclude | {name for name in errors if name != NON_FIELD_ERRORS})
+    except ValidationError as error:
+        for name, messages in error.message_dict.items():
+            errors.setdefault(name, []).extend(messages)
+    return errors
+
+
+def _differs_from_database(obj: models.Model) -> bool:
+    stored = type(obj).objects.filter(pk=obj.pk).values().first()
+    if stored is None:
+        return True
+    return any(stored[f.attname] != getattr(obj, f.attname) for f in obj._meta.concrete_fields)
+
+
+# --- export ---------------------------------------------------------------------------
+
+
+def export_configuration() -> dict:
+    """The whole set-up in the shape ``import_configuration`` reads (no passwords)."""
+    return {
+        "version": VERSION,
+        "operating_hours": [
+            {"name": h.name, "timezone": h.timezone, "weekly": h.weekly, "closed_dates": h.closed_dates}
+            for h in OperatingHours.objects.order_by("name")
+        ],
+        "authentication_settings": [
+            {
+                "name": s.name,
+                "public_key_pem": s.public_key_pem,
+                "issuer": s.issuer or None,
+                "javascript_function": s.javascript_function,
+            }
+            for s in ChatAuthenticationSetting.objects.order_by("name")
+        ],  # fmt: skip
+        "agents": [
+            {"username": a.user.get_username(), "name": a.display_name, "capacity": a.capacity}
+            for a in AgentProfile.objects.select_related("user").order_by("user__username")
+        ],
+        "queues": [
+            {
+                "name": q.name,
+                "members": sorted(m.user.get_username() for m in q.members.all()),
+                "assignment_method": q.assignment_method,
+                "operating_hours": q.operating_hours.name if q.operating_hours else None,
+            }
+            for q in Queue.objects.select_related("operating_hours").prefetch_related("members__user").order_by("name")
+        ],  # fmt: skip
+        "workstreams": [
+            {
+                "name": w.name,
+                "persistent": w.persistent,
+                "same_agent": w.same_agent,
+                "distribution": w.distribution,
+                "capacity_units": w.capacity_units,
+                "queue": w.queue.name,
+                "auto_close_after_inactivity_seconds": w.auto_close_after_inactivity_seconds,
+                "wrap_up_seconds": w.wrap_up_seconds,
+            }
+            for w in Workstream.objects.select_related("queue").order_by("name")
+        ],  # fmt: skip
+        "chat_widgets": [
+            {
+                "name": c.name,
+                "public_id": c.public_id,
+                "workstream": c.workstream.name,
+                "authentication": c.authentication.name if c.authentication else None,
+                "allowed_origins": c.allowed_origins,
+                "title": c.title,
+                "language": c.language,
+                "color": c.color,
+                "enabled": c.enabled,
+                "messages": c.messages,
+            }
+            for c in ChatWidget.objects.select_related("workstream", "authentication").order_by("public_id")
+        ],  # fmt: skip
+    }

@@ -1,0 +1,57 @@
+"""The demo website's RSA key pair.
+
+The demo shop at /demo/ signs its customers' JWTs with the private key; the
+"Demo website JWT" authentication setting holds the public key. The pair is
+generated once into ``settings.PARLEY_DEMO_KEY_DIR`` and reused, so that a
+second ``setup_demo`` and every server process agree on it.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from django.conf import settings
+
+PRIVATE_NAME = "demo-private.pem"
+PUBLIC_NAME = "demo-public.pem"
+
+
+def ensure_demo_keys() -> tuple[str, str]:
+    """Return ``(private_pem, public_pem)``, generating the pair on first use."""
+    directory = Path(settings.PARLEY_DEMO_KEY_DIR)
+    private_path, public_path = directory / PRIVATE_NAME, directory / PUBLIC_NAME
+    if private_path.exists() and public_path.exists():
+        return private_path.read_text(), public_path.read_text()
+    private_pem, public_pem = _generate()
+    directory.mkdir(parents=True, exist_ok=True)
+    # Write under temporary names and rename: concurrent first calls end with one consistent pair.
+    suffix = f".{os.getpid()}.tmp"
+    tmp_private, tmp_public = private_path.with_name(PRIVATE_NAME + suffix), public_path.with_name(PUBLIC_NAME + suffix)
+    fd = os.open(tmp_private, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(private_pem)
+    tmp_public.write_text(public_pem)
+    if private_path.exists() and public_path.exists():  # another process won the race
+        tmp_private.unlink()
+        tmp_public.unlink()
+        return private_path.read_text(), public_path.read_text()
+    os.replace(tmp_private, private_path)
+    os.replace(tmp_public, public_path)
+    return private_pem, public_pem
+
+
+def _generate() -> tuple[str, str]:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    private_pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
+    public_pem = (
+        key.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
+    return private_pem, public_pem

@@ -1,0 +1,243 @@
+"""Admin center forms: friendly editors over the stored values.
+
+The forms only translate between what an administrator types and what the
+models store (seconds, JSON lists and objects); every rule is checked by the
+models' ``clean()`` through ``admin_center.validators``, the same rules
+``import_config`` applies.
+"""
+
+from __future__ import annotations
+
+import zoneinfo
+
+from django import forms
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.utils.translation import gettext_lazy as _
+
+from admin_center import validators
+from admin_center.models import ChatWidget, OperatingHours, Workstream
+
+# --- durations: a number and a unit, stored as whole seconds ---------------------------------
+
+UNITS = [(86400, _("days")), (3600, _("hours")), (60, _("minutes")), (1, _("seconds"))]
+
+
+class DurationWidget(forms.MultiWidget):
+    def __init__(self, attrs=None) -> None:
+        number = forms.NumberInput(attrs={"min": 0, "step": 1, "class": "duration-number", **(attrs or {})})
+        super().__init__([number, forms.Select(choices=UNITS)], attrs)
+
+    def decompress(self, value):
+        if value in (None, ""):
+            return [None, 60]
+        seconds = int(value)
+        if seconds == 0:
+            return [0, 60]
+        unit = next(size for size, _label in UNITS if seconds % size == 0)
+        return [seconds // unit, unit]
+
+
+class DurationSecondsField(forms.MultiValueField):
+    """A duration typed as number + unit (days, hours, minutes, seconds); cleans to whole seconds."""
+
+    widget = DurationWidget
+
+    def __init__(self, **kwargs) -> None:
+        # The admin passes its own number widget for integer model fields; this field brings its own.
+        for key in ("max_length", "min_value", "max_value", "step_size", "widget"):
+            kwargs.pop(key, None)
+        fields = [forms.IntegerField(min_value=0), forms.TypedChoiceField(choices=UNITS, coerce=int)]
+        super().__init__(fields=fields, require_all_fields=True, **kwargs)
+
+    def compress(self, data_list):
+        if not data_list:
+            return None
+        number, unit = data_list
+        return number * unit
+
+
+# --- forms -----------------------------------------------------------------------------------
+
+
+class WorkstreamForm(forms.ModelForm):
+    class Meta:
+        model = Workstream
+        fields = [
+            "name",
+            "persistent",
+            "same_agent",
+            "distribution",
+            "queue",
+            "capacity_units",
+            "auto_close_after_inactivity_seconds",
+            "wrap_up_seconds",
+        ]
+        field_classes = {
+            "auto_close_after_inactivity_seconds": DurationSecondsField,
+            "wrap_up_seconds": DurationSecondsField,
+        }
+
+
+MESSAGE_LABELS = {
+    "queue_position": _("Queue position message"),
+    "average_wait_time": _("Average wait message"),
+    "agent_joined": _("Agent joined message"),
+    "out_of_hours": _("Out of hours message"),
+    "conversation_ended": _("Conversation ended message"),
+}
+MESSAGE_HELP = {
+    "queue_position": _("Use {position} for the number in line. Empty uses the default."),
+    "average_wait_time": _("Use {minutes} for the wait in minutes. Empty uses the default."),
+    "agent_joined": _("Use {agent} for the agent's name. Empty uses the default."),
+}
+
+DAY_LABELS = {
+    "mon": _("Monday"),
+    "tue": _("Tuesday"),
+    "wed": _("Wednesday"),
+    "thu": _("Thursday"),
+    "fri": _("Friday"),
+    "sat": _("Saturday"),
+    "sun": _("Sunday"),
+}
+
+
+def _message_field(key: str) -> forms.CharField:
+    return forms.CharField(
+        label=MESSAGE_LABELS[key],
+        required=False,
+        widget=forms.TextInput(attrs={"size": 70}),
+        help_text=MESSAGE_HELP.get(key, ""),
+    )
+
+
+def _day_field(day: str) -> forms.CharField:
+    return forms.CharField(
+        label=DAY_LABELS[day],
+        required=False,
+        widget=forms.TextInput(attrs={"size": 40, "placeholder": _("closed")}),
+        help_text=_("e.g. 09:00-13:00, 14:00-18:00; 22:00-06:00 runs overnight; 00:00-24:00 is all day.")
+        if day == "mon"
+        else "",
+    )
+
+
+class LinesField(forms.CharField):
+    """A list of strings, one a line."""
+
+    widget = forms.Textarea(attrs={"rows": 3, "cols": 60})
+
+    def prepare_value(self, value):
+        return "\n".join(value) if isinstance(value, list) else value
+
+    def to_python(self, value):
+        return [line.strip() for line in (value or "").splitlines() if line.strip()]
+
+
+class ChatWidgetForm(forms.ModelForm):
+    """Allowed origins one a line; each system-message override in a field of its own."""
+
+    allowed_origins = LinesField(
+        label=_("Allowed origins"),
+        required=False,
+        help_text=_("One a line, e.g. https://shop.example.com (scheme, host and port; no path)."),
+    )
+    message_queue_position = _message_field("queue_position")
+    message_average_wait_time = _message_field("average_wait_time")
+    message_agent_joined = _message_field("agent_joined")
+    message_out_of_hours = _message_field("out_of_hours")
+    message_conversation_ended = _message_field("conversation_ended")
+
+    class Meta:
+        model = ChatWidget
+        fields = [
+            "name",
+            "public_id",
+            "workstream",
+            "authentication",
+            "allowed_origins",
+            "title",
+            "language",
+            "color",
+            "enabled",
+        ]
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        from conversations.notices import DEFAULTS
+
+        stored = self.instance.messages or {}
+        for key in validators.MESSAGE_KEYS:
+            self.fields[f"message_{key}"].initial = stored.get(key, "")
+            self.fields[f"message_{key}"].widget.attrs["placeholder"] = str(DEFAULTS[key])
+
+    def clean(self):
+        data = super().clean()
+        self.instance.messages = {
+            key: data[f"message_{key}"].strip()
+            for key in validators.MESSAGE_KEYS
+            if data.get(f"message_{key}", "").strip()
+        }
+        return data
+
+    def _update_errors(self, errors) -> None:
+        # Errors the model reports on "messages" belong to the fields that edit them.
+        super()._update_errors(_route(errors, "messages", "message_", validators.MESSAGE_KEYS))
+
+
+class OperatingHoursForm(forms.ModelForm):
+    """Each day as text like ``09:00-13:00, 14:00-18:00``; closed dates one a line."""
+
+    closed_dates = LinesField(
+        label=_("Closed dates"),
+        required=False,
+        help_text=_("One date a line, YYYY-MM-DD: nothing opens on these local dates."),
+    )
+    day_mon = _day_field("mon")
+    day_tue = _day_field("tue")
+    day_wed = _day_field("wed")
+    day_thu = _day_field("thu")
+    day_fri = _day_field("fri")
+    day_sat = _day_field("sat")
+    day_sun = _day_field("sun")
+
+    class Meta:
+        model = OperatingHours
+        fields = ["name", "timezone", "closed_dates"]
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        zones = sorted(zoneinfo.available_timezones() | {self.instance.timezone or "UTC"})
+        self.fields["timezone"].widget = forms.Select(choices=[(zone, zone) for zone in zones])
+        weekly = self.instance.weekly or {}
+        for day in validators.DAYS:
+            self.fields[f"day_{day}"].initial = ", ".join(f"{start}-{end}" for start, end in weekly.get(day, []))
+
+    def clean(self):
+        data = super().clean()
+        weekly = {}
+        for day in validators.DAYS:
+            text = (data.get(f"day_{day}") or "").strip()
+            if text:
+                weekly[day] = [[part.strip() for part in chunk.split("-", 1)] for chunk in text.split(",")]
+        self.instance.weekly = weekly
+        return data
+
+    def _update_errors(self, errors) -> None:
+        super()._update_errors(_route(errors, "weekly", "day_", validators.DAYS))
+
+
+def _route(errors: ValidationError, model_field: str, prefix: str, keys) -> ValidationError:
+    """Move the model's errors on a JSON field to the form fields that edit its parts.
+
+    The validators start each message with the part's key (``mon: ...``, ``agent_joined: ...``).
+    """
+    if not hasattr(errors, "error_dict") or model_field not in errors.error_dict:
+        return errors
+    routed: dict[str, list] = {name: list(items) for name, items in errors.error_dict.items() if name != model_field}
+    for error in errors.error_dict[model_field]:
+        for message in error.messages:
+            key = message.split(":", 1)[0]
+            target = f"{prefix}{key}" if key in keys else NON_FIELD_ERRORS
+            routed.setdefault(target, []).append(ValidationError(message))
+    return ValidationError(routed)

@@ -1,0 +1,47 @@
+"""``manage.py import_config FILE|-``: apply a configuration document (../shared/CONFIG.md)."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+from django.core.management.base import BaseCommand, CommandError
+
+from admin_center.config_io import SECTIONS, ConfigError, import_configuration
+
+
+class Command(BaseCommand):
+    help = (
+        "Import the admin center configuration from a JSON file ('-' reads standard input). "
+        "All-or-nothing and idempotent: objects are matched by name (agents by username, widgets by public_id) "
+        "and updated in place; on any problem nothing changes, every problem is printed with its path "
+        "and the exit status is 1."
+    )
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("file", help="JSON file to import, or '-' for standard input")
+
+    def handle(self, *args, file: str, **options) -> None:
+        try:
+            if file == "-":
+                text = sys.stdin.read()
+            else:
+                with open(file, encoding="utf-8") as handle:
+                    text = handle.read()
+        except OSError as error:
+            raise CommandError(f"{file}: {error.strerror}") from None
+        try:
+            document = json.loads(text)
+        except json.JSONDecodeError as error:
+            raise CommandError(f"{file}: not valid JSON: {error}") from None
+        try:
+            report = import_configuration(document)
+        except ConfigError as error:
+            for problem in error.problems:
+                self.stderr.write(problem)
+            raise CommandError(f"{len(error.problems)} problem(s); nothing was changed.") from None
+        for section in SECTIONS:
+            self.stdout.write(
+                f"{section}: {report.created[section]} created, {report.updated[section]} updated, "
+                f"{report.unchanged[section]} unchanged"
+            )

@@ -1,0 +1,57 @@
+"""``manage.py setup_demo``: the demo set-up that ``make run`` starts with (idempotent)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+
+from admin_center.config_io import ConfigError, import_configuration
+from admin_center.demo_keys import ensure_demo_keys
+
+DEMO_CONFIG = Path(__file__).resolve().parents[2] / "demo" / "demo-config.json"
+DEMO_AUTHENTICATION = "Demo website JWT"
+ADMIN = "ada"
+BASE_URL = "http://127.0.0.1:8000/"
+
+
+def demo_document(public_pem: str) -> dict:
+    """The demo configuration with the demo public key filled into its authentication setting."""
+    document = json.loads(DEMO_CONFIG.read_text(encoding="utf-8"))
+    for setting in document["authentication_settings"]:
+        if setting["name"] == DEMO_AUTHENTICATION:
+            setting["public_key_pem"] = public_pem
+    return document
+
+
+class Command(BaseCommand):
+    help = (
+        "Set up the demo: generate the demo key pair once, import admin_center/demo/demo-config.json "
+        "(the demo public key goes into the 'Demo website JWT' authentication setting), make 'ada' an "
+        "administrator, and print the URLs and sign-ins. Running it again changes nothing."
+    )
+
+    def handle(self, *args, **options) -> None:
+        _private_pem, public_pem = ensure_demo_keys()
+        document = demo_document(public_pem)
+        try:
+            with transaction.atomic():
+                import_configuration(document)
+                admin = get_user_model().objects.get(username=ADMIN)
+                if not (admin.is_staff and admin.is_superuser):
+                    admin.is_staff = admin.is_superuser = True
+                    admin.save(update_fields=["is_staff", "is_superuser"])
+        except ConfigError as error:
+            for problem in error.problems:
+                self.stderr.write(problem)
+            raise CommandError("The demo configuration was refused; nothing was changed.") from None
+        passwords = {agent["username"]: agent["password"] for agent in document["agents"]}
+        agents = ", ".join(f"{name} / {password}" for name, password in passwords.items() if name != ADMIN)
+        self.stdout.write(self.style.SUCCESS("Parley demo is ready:"))
+        self.stdout.write(f"  {BASE_URL}admin/      admin center   {ADMIN} / {passwords[ADMIN]}")
+        self.stdout.write(f"  {BASE_URL}workspace/  agent workspace   {agents} (and {ADMIN})")
+        self.stdout.write(f"  {BASE_URL}demo/       demo shop, persistent chat (signed-in customer)")
+        self.stdout.write(f"  {BASE_URL}demo/live/  demo support page, live chat (anonymous visitor)")

@@ -1,0 +1,208 @@
+"""One set of rules for what an administrator configures.
+
+The model ``clean()`` methods (and through them the admin forms) and
+``import_config`` call these functions, so a rule is written once and both
+entry points refuse the same things with the same message. Field validators
+raise ``ValidationError``; the cross-field rules return a mapping of field
+name to message so that each entry point can put the message on its field.
+"""
+
+from __future__ import annotations
+
+import re
+import zoneinfo
+from collections.abc import Iterable
+from datetime import date
+from urllib.parse import urlsplit
+
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
+
+DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+PUBLIC_ID_RE = re.compile(r"^[a-z0-9-]{3,64}$")
+TIME_RE = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$|^24:00$")
+JS_NAME_RE = re.compile(r"^[A-Za-z_$][A-Za-z0-9_$]*(\.[A-Za-z_$][A-Za-z0-9_$]*)*$")
+MESSAGE_KEYS = ("queue_position", "average_wait_time", "agent_joined", "out_of_hours", "conversation_ended")
+MESSAGE_PLACEHOLDERS = {"queue_position": "{position}", "average_wait_time": "{minutes}", "agent_joined": "{agent}"}
+
+
+# --- single fields ------------------------------------------------------------------
+
+
+def validate_public_id(value: str) -> None:
+    if not isinstance(value, str) or not PUBLIC_ID_RE.match(value):
+        raise ValidationError(_("Use 3-64 characters: lowercase letters a-z, digits 0-9 and '-'."), code="public_id")
+
+
+def validate_timezone(value: str) -> None:
+    if not isinstance(value, str) or not value:
+        raise ValidationError(_("Enter a time zone name such as Europe/Moscow."), code="timezone")
+    try:
+        zoneinfo.ZoneInfo(value)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise ValidationError(
+            _("Unknown time zone %(value)s; use a name such as Europe/Moscow.") % {"value": value}, code="timezone"
+        ) from None
+
+
+def validate_capacity(value: object) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValidationError(_("Enter a whole number 0 or greater."), code="min_value")
+
+
+def validate_origin(value: str) -> None:
+    """A full origin: ``scheme://host[:port]``, nothing after it."""
+    message = _("%(value)s is not an origin: write scheme://host[:port] with no path, e.g. https://shop.example.com")
+    if not isinstance(value, str):
+        raise ValidationError(message, code="origin", params={"value": value})
+    try:
+        parts = urlsplit(value)
+        port = parts.port
+    except ValueError:
+        raise ValidationError(message, code="origin", params={"value": value}) from None
+    del port
+    if (
+        parts.scheme not in ("http", "https")
+        or not parts.hostname
+        or parts.path
+        or parts.query
+        or parts.fragment
+        or parts.username
+        or parts.password
+        or value.endswith(("?", "#"))
+        or value != value.strip()
+    ):
+        raise ValidationError(message, code="origin", params={"value": value})
+
+
+def validate_allowed_origins(value: object) -> None:
+    if not isinstance(value, list):
+        raise ValidationError(_("Enter a list of origins."), code="origins")
+    problems = []
+    for origin in value:
+        try:
+            validate_origin(origin)
+        except ValidationError as error:
+            problems.extend(error.messages)
+    if problems:
+        raise ValidationError(problems)
+
+
+def validate_public_key_pem(value: str) -> None:
+    """The PEM must load as an RSA or EC public key (what the JWT check accepts)."""
+    from cryptography.hazmat.primitives.asymmetric import ec, rsa
+    from cryptography.hazmat.primitives.serialization import load_pem_public_key
+
+    message = _("This is not an RSA or EC public key in PEM form ('-----BEGIN PUBLIC KEY-----').")
+    if not isinstance(value, str) or not value.strip():
+        raise ValidationError(message, code="public_key")
+    try:
+        key = load_pem_public_key(value.strip().encode())
+    except (ValueError, TypeError):
+        raise ValidationError(message, code="public_key") from None
+    if not isinstance(key, rsa.RSAPublicKey | ec.EllipticCurvePublicKey):
+        raise ValidationError(message, code="public_key")
+
+
+def validate_javascript_function(value: str) -> None:
+    if not isinstance(value, str) or not JS_NAME_RE.match(value):
+        raise ValidationError(
+            _("Enter a JavaScript function name such as getChatToken or shop.getChatToken."), code="js_name"
+        )
+
+
+def _minutes(text: str) -> int:
+    hours, minutes = text.split(":")
+    return int(hours) * 60 + int(minutes)
+
+
+def validate_weekly(value: object) -> None:
+    """``{"mon": [["09:00", "18:00"], ...], ...}``; end <= start runs overnight, "24:00" only as an end."""
+    if not isinstance(value, dict):
+        raise ValidationError(_('Enter an object of days, e.g. {"mon": [["09:00", "18:00"]]}.'), code="weekly")
+    problems = []
+    for day, intervals in value.items():
+        if day not in DAYS:
+            problems.append(_("%(day)s is not a day; use mon, tue, wed, thu, fri, sat, sun.") % {"day": day})
+            continue
+        if not isinstance(intervals, list):
+            problems.append(_("%(day)s: enter a list of [start, end] intervals.") % {"day": day})
+            continue
+        for interval in intervals:
+            if (
+                not isinstance(interval, list | tuple)
+                or len(interval) != 2
+                or not all(isinstance(t, str) and TIME_RE.match(t) for t in interval)
+            ):
+                problems.append(
+                    _('%(day)s: %(interval)s is not an interval ["HH:MM", "HH:MM"].')
+                    % {"day": day, "interval": interval}
+                )
+            elif interval[0] == "24:00":
+                problems.append(_("%(day)s: an interval cannot start at 24:00.") % {"day": day})
+    if problems:
+        raise ValidationError(problems)
+
+
+def validate_closed_dates(value: object) -> None:
+    if not isinstance(value, list):
+        raise ValidationError(_("Enter a list of dates YYYY-MM-DD."), code="dates")
+    problems = []
+    for item in value:
+        try:
+            if not isinstance(item, str):
+                raise ValueError
+            date.fromisoformat(item)
+            if len(item) != 10:
+                raise ValueError
+        except ValueError:
+            problems.append(_("%(value)s is not a date YYYY-MM-DD.") % {"value": item})
+    if problems:
+        raise ValidationError(problems)
+
+
+def validate_messages(value: object) -> None:
+    if not isinstance(value, dict):
+        raise ValidationError(_("Enter an object of message texts."), code="messages")
+    problems = []
+    for key, text in value.items():
+        if key not in MESSAGE_KEYS:
+            problems.append(
+                _("%(key)s is not a system message; use %(keys)s.") % {"key": key, "keys": ", ".join(MESSAGE_KEYS)}
+            )
+        elif not isinstance(text, str) or not text.strip():
+            problems.append(_("%(key)s: enter a text.") % {"key": key})
+        else:
+            allowed = MESSAGE_PLACEHOLDERS.get(key)
+            for placeholder in re.findall(r"\{[^{}]*\}", text):
+                if placeholder != allowed:
+                    problems.append(
+                        _("%(key)s: unknown placeholder %(placeholder)s.") % {"key": key, "placeholder": placeholder}
+                    )
+    if problems:
+        raise ValidationError(problems)
+
+
+# --- rules across fields and objects ------------------------------------------------
+
+
+def workstream_problems(*, persistent: bool, same_agent: bool) -> dict[str, str]:
+    if persistent and not same_agent:
+        return {"same_agent": _('persistent chat requires "same agent for the entire conversation"')}
+    return {}
+
+
+def widget_problems(*, workstream_persistent: bool | None, has_authentication: bool) -> dict[str, str]:
+    if workstream_persistent and not has_authentication:
+        return {
+            "authentication": _(
+                "a widget of a persistent workstream requires an authentication setting: "
+                "persistent chat is for signed-in customers"
+            )
+        }
+    return {}
+
+
+def persistent_widgets_without_authentication(widgets: Iterable) -> list:
+    """Widgets that would break the widget rule if their workstream became persistent."""
+    return [widget for widget in widgets if widget.authentication_id is None]

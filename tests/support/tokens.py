@@ -1,0 +1,53 @@
+"""Customer JWTs as a customer's website would sign them."""
+
+from __future__ import annotations
+
+import time
+from functools import lru_cache
+
+import jwt
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+
+
+def _pems(private_key) -> tuple[str, str]:
+    private_pem = private_key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
+    public_pem = (
+        private_key.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
+    return private_pem, public_pem
+
+
+@lru_cache(maxsize=4)
+def make_key_pair(kind: str = "rsa", seed: int = 0) -> tuple[str, str]:
+    """(private_pem, public_pem); cached per (kind, seed) because RSA generation is slow."""
+    if kind == "ec":
+        return _pems(ec.generate_private_key(ec.SECP256R1()))
+    return _pems(rsa.generate_private_key(public_exponent=65537, key_size=2048))
+
+
+def customer_token(
+    private_pem: str,
+    sub: str,
+    *,
+    name: str | None = None,
+    email: str | None = None,
+    exp_in: int = 3600,
+    iss: str | None = None,
+    alg: str = "RS256",
+    extra: dict | None = None,
+) -> str:
+    now = int(time.time())
+    claims: dict = {"sub": sub, "iat": now, "exp": now + exp_in}
+    if name is not None:
+        claims["name"] = name
+    if email is not None:
+        claims["email"] = email
+    if iss is not None:
+        claims["iss"] = iss
+    claims.update(extra or {})
+    return jwt.encode(claims, private_pem, algorithm=alg)
