@@ -32,9 +32,7 @@ class AgentProfile(models.Model):
     presence = models.CharField(_("presence"), max_length=16, choices=Presence.choices, default=Presence.OFFLINE)
     presence_changed_at = models.DateTimeField(_("presence changed"), null=True, blank=True, editable=False)
     last_assigned_at = models.DateTimeField(_("last assignment"), null=True, blank=True, editable=False)
-    disconnected_at = models.DateTimeField(
-        _("last workspace socket closed"), null=True, blank=True, editable=False
-    )
+    disconnected_at = models.DateTimeField(_("last workspace socket closed"), null=True, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("agent")

@@ -1,11 +1,14 @@
-"""Who gets what: push assignment and pick, per ../PROTOCOL.md "Routing rules".
+"""Who gets what: push assignment and pick, per ../PROTOCOL.md "Routing rules"
+(the rules in words: docs/routing.md).
 
 ``dispatch`` is the one locking entry point of push distribution. Each
 assignment is its own short transaction that locks the oldest open
 conversation of a queue (``SKIP LOCKED`` so that several server processes
 share the work instead of queueing behind each other) and then the chosen
-agent's row, re-checking capacity under that lock. On SQLite every write
-transaction is ``BEGIN IMMEDIATE`` (settings), which serialises them.
+agent's row (``FOR UPDATE``, re-checking presence and capacity under that
+lock). Locks go conversation first, then agent, as in every service
+function. On SQLite every write transaction is ``BEGIN IMMEDIATE``
+(settings), which serialises them.
 """
 
 from __future__ import annotations
@@ -14,8 +17,8 @@ import uuid
 from collections.abc import Iterable
 from datetime import datetime
 
-from django.db import transaction
-from django.db.models import ExpressionWrapper, F, IntegerField
+from django.db import models, transaction
+from django.db.models import Exists, ExpressionWrapper, F, IntegerField, OuterRef
 from django.utils import timezone
 
 from conversations.models import Conversation, State
@@ -42,44 +45,66 @@ def eligible_agents(queue: Queue, units: int):
     return agents.order_by(longest_idle, "id")
 
 
+def _queued_push(queue_id) -> models.QuerySet:
+    return Conversation.objects.filter(queue_id=queue_id, state=State.OPEN, workstream__distribution="push")
+
+
 def _assign_oldest(queue: Queue) -> bool:
-    """Assign the oldest open push conversation of ``queue``; False when
-    there is none or nobody can take it."""
+    """Assign the oldest open push conversation of ``queue`` that a member
+    can take; False when there is none.
+
+    When nobody has room for the oldest one, a younger conversation that
+    needs fewer capacity units (a queue may serve several workstreams) is
+    tried, so free capacity is not left idle behind a large conversation.
+
+    The head is locked with a single-table query ordered by ``queued_at``
+    alone, which the ``(queue, state, queued_at)`` index serves in order: the
+    lookup reads one row however long the queue is.
+    """
+    from admin_center.models import Workstream
     from conversations import services
 
+    units_by_workstream = dict(Workstream.objects.filter(distribution="push").values_list("id", "capacity_units"))
+    candidates = list(units_by_workstream)
     with transaction.atomic():
-        conversation = (
-            Conversation.objects.select_for_update(of=("self",), skip_locked=True)
-            .select_related("workstream", "customer", "widget")
-            .filter(queue=queue, state=State.OPEN, workstream__distribution="push")
-            .order_by("queued_at", "id")
-            .first()
-        )
-        if conversation is None:
-            return False
-        units = conversation.workstream.capacity_units
-        agent = (
-            eligible_agents(queue, units).select_for_update(of=("self",), skip_locked=True).first()
-        )
-        if agent is None:
-            return False
-        services.activate(conversation, agent, reason="routed")
-    return True
+        while candidates:
+            head = (
+                Conversation.objects.filter(queue_id=queue.pk, state=State.OPEN, workstream_id__in=candidates)
+                .select_for_update(skip_locked=True)
+                .order_by("queued_at")
+                .only("pk", "workstream_id")
+                .first()
+            )
+            if head is None:
+                return False
+            units = units_by_workstream[head.workstream_id]
+            # Waits for an agent row another transaction holds, then PostgreSQL
+            # re-checks presence and free capacity on the newest row version.
+            agent = eligible_agents(queue, units).select_for_update(of=("self",)).first()
+            if agent is not None:
+                conversation = Conversation.objects.select_related("workstream", "customer", "widget").get(pk=head.pk)
+                services.activate(conversation, agent, reason="routed")
+                return True
+            candidates = [workstream for workstream, size in units_by_workstream.items() if size < units]
+    return False
 
 
-def dispatch(queue_ids: Iterable[int] | None = None) -> int:
+def dispatch(queue_ids: Iterable[int] | None = None, *, at: datetime | None = None) -> int:
     """Assign open push conversations, oldest first, while members can take
-    them. Call outside a transaction (after commit). Returns how many."""
+    them. Call outside a transaction (after commit). Returns how many.
+
+    The cost of one assignment does not depend on how many conversations are
+    queued: queues are found with an ``EXISTS`` probe, and each assignment
+    reads the head of the queue through the ``(queue, state, queued_at)`` index.
+    """
     queues = Queue.objects.select_related("operating_hours")
     if queue_ids is not None:
         queue_ids = list(queue_ids)
         if not queue_ids:
             return 0
         queues = queues.filter(pk__in=queue_ids)
-    queues = queues.filter(
-        conversations__state=State.OPEN, conversations__workstream__distribution="push"
-    ).distinct()
-    now = timezone.now()
+    queues = queues.filter(Exists(_queued_push(OuterRef("pk"))))
+    now = at or timezone.now()
     assigned = 0
     for queue in queues:
         if not queue_is_open(queue, now):
