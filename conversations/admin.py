@@ -1,3 +1,137 @@
-from django.contrib import admin
+"""Conversations in the admin center: read-only, with the transcript, the state
+history and one action, "Reassign to agent", that calls the service layer."""
 
-# Register your models here.
+from __future__ import annotations
+
+from django import forms
+from django.contrib import admin, messages
+from django.template.response import TemplateResponse
+from django.utils.translation import gettext_lazy as _
+
+from conversations import services
+from conversations.models import Conversation, ConversationEvent, Customer
+from routing.models import AgentProfile
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Conversations are changed by customers, agents and the service layer, never by editing rows."""
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class ConversationEventInline(admin.TabularInline):
+    model = ConversationEvent
+    verbose_name_plural = _("state history")
+    fields = ["created_at", "from_state", "to_state", "actor_role", "actor_name", "reason"]
+    readonly_fields = fields
+    ordering = ["created_at", "id"]
+    extra = 0
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class ReassignForm(forms.Form):
+    agent = forms.ModelChoiceField(queryset=AgentProfile.objects.select_related("user"), label=_("New agent"))
+
+
+@admin.register(Conversation)
+class ConversationAdmin(ReadOnlyAdmin):
+    list_display = ["customer", "mode", "state", "workstream", "agent", "created_at", "last_message_at"]
+    list_filter = ["state", "mode", "workstream", "agent"]
+    search_fields = ["customer__name", "customer__email", "customer__username", "customer__subject"]
+    list_select_related = ["customer", "workstream", "agent"]
+    date_hierarchy = "created_at"
+    inlines = [ConversationEventInline]
+    actions = ["reassign_to_agent"]
+    fields = [
+        "customer",
+        "mode",
+        "state",
+        "workstream",
+        "widget",
+        "queue",
+        "agent",
+        "created_at",
+        "assigned_at",
+        "last_message_at",
+        "closed_at",
+        "transcript",
+    ]
+    readonly_fields = fields
+
+    class Media:
+        css = {"all": ["admin_center/admin_center.css"]}
+
+    @admin.display(description=_("transcript"))
+    def transcript(self, conversation: Conversation):
+        """Every message as plain text (escaped by the admin; never rendered as HTML)."""
+        lines = [
+            f"[{message.sent_at:%Y-%m-%d %H:%M:%S}] {message.sender_name} ({message.get_sender_role_display()}): "
+            f"{message.text}"
+            for message in conversation.messages.order_by("seq")
+        ]
+        return "\n".join(lines) or _("No messages.")
+
+    def get_actions(self, request):
+        # Read-only for editing, but the reassign action stays available to staff who may change conversations.
+        actions = super().get_actions(request)
+        if not request.user.has_perm("conversations.change_conversation"):
+            actions.pop("reassign_to_agent", None)
+        return actions
+
+    @admin.action(description=_("Reassign to agent"))
+    def reassign_to_agent(self, request, queryset):
+        if "agent" in request.POST:
+            form = ReassignForm(request.POST)
+            if form.is_valid():
+                self._reassign(request, queryset, form.cleaned_data["agent"])
+                return None
+        else:
+            form = ReassignForm()
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Reassign to agent"),
+            "form": form,
+            "conversations": queryset,
+            "opts": self.model._meta,
+            "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+        }
+        return TemplateResponse(request, "admin/conversations/reassign.html", context)
+
+    def _reassign(self, request, queryset, agent: AgentProfile) -> None:
+        actor = request.user.get_full_name() or request.user.get_username()
+        moved, refused = 0, []
+        for conversation in queryset:
+            try:
+                services.reassign(conversation, agent, actor_name=actor)
+                moved += 1
+            except services.ServiceError as error:
+                refused.append(f"{conversation}: {error.message}")
+        if moved:
+            message = _("Reassigned to %(agent)s: %(count)d.") % {"count": moved, "agent": agent.display_name}
+            self.message_user(request, message, messages.SUCCESS)
+        for line in refused:
+            self.message_user(request, _("Not reassigned: %(reason)s") % {"reason": line}, messages.WARNING)
+
+
+@admin.register(Customer)
+class CustomerAdmin(ReadOnlyAdmin):
+    list_display = ["display_name", "email", "subject", "authentication", "last_seen_at"]
+    list_filter = ["authentication"]
+    search_fields = ["name", "email", "username", "subject"]
+    fields = ["name", "email", "username", "subject", "authentication", "created_at", "last_seen_at"]
+    readonly_fields = fields

@@ -63,6 +63,32 @@ def to_customer(customer_id: Any, workstream_id: Any, frame: dict, *, exclude: s
     _deferred(customer_group(customer_id, workstream_id), {"type": FRAME, "frame": frame, "exclude": exclude})
 
 
+def to_customers(frames: list[tuple[Any, Any, dict]]) -> None:
+    """Many ``(customer_id, workstream_id, frame)`` in one channel-layer call
+    after commit (queue position rounds: one frame per queued customer)."""
+    messages = [
+        (customer_group(customer_id, workstream_id), {"type": FRAME, "frame": frame, "exclude": None})
+        for customer_id, workstream_id, frame in frames
+    ]
+    if messages:
+        transaction.on_commit(lambda: _send_many_now(messages))
+
+
+def _send_many_now(messages: list[tuple[str, dict]]) -> None:
+    layer = get_channel_layer()
+    if layer is None:
+        return
+
+    async def send_all() -> None:
+        for target, message in messages:
+            await layer.group_send(target, message)
+
+    try:
+        async_to_sync(send_all)()
+    except Exception:  # as in _send_now: clients resync from the database
+        logger.exception("channel layer send of %d frames failed", len(messages))
+
+
 def to_agent(agent_id: Any, frame: dict, *, exclude: str | None = None) -> None:
     _deferred(agent_group(agent_id), {"type": FRAME, "frame": frame, "exclude": exclude})
 

@@ -15,14 +15,14 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import Count, F
 from django.utils import timezone
 
 from routing.models import AgentProfile, Presence
 
 from . import events, notices
 from .models import Connection, Conversation, ConversationEvent, Customer, Message, Mode, Role, State
-from .serializers import conversation_summary, message_dict
+from .serializers import conversation_summary, iso, message_dict
 
 
 class ServiceError(Exception):
@@ -123,7 +123,64 @@ def agent_summary(conversation: Conversation) -> dict:
     """The protocol summary plus what the workspace shows beside it."""
     summary = conversation_summary(conversation)
     summary["customer_returned"] = conversation.customer_returned
+    # What a pick costs: the workspace disables "Pick" when free capacity is short.
+    summary["capacity_units"] = conversation.workstream.capacity_units
+    # The workspace list: last message preview and time since the customer last wrote.
+    last = conversation.messages.order_by("-seq").first()
+    summary["last_message"] = (
+        {"seq": last.seq, "role": last.sender_role, "text": last.text[:140], "sent_at": iso(last.sent_at)}
+        if last
+        else None
+    )
+    summary["last_customer_message_at"] = iso(conversation.last_customer_message_at)
     return summary
+
+
+def customer_panel(agent: AgentProfile, conversation_id) -> dict:
+    """The workspace's read-only customer panel for one of the agent's
+    conversations: who the customer is and their earlier conversations."""
+    conversation = access_conversation_for_agent(agent, conversation_id)
+    customer = conversation.customer
+    authentication = customer.authentication if customer.authentication_id else None
+    earlier = (
+        _conversations()
+        .filter(customer=customer)
+        .exclude(pk=conversation.pk)
+        .annotate(message_count=Count("messages"))
+        .order_by("-created_at")[:20]
+    )
+    return {
+        "customer": {
+            "id": str(customer.id),
+            "name": customer.display_name,
+            "email": customer.email,
+            "username": customer.username,
+            "subject": customer.subject,
+            "authenticated": authentication is not None,
+            "authentication": authentication.name if authentication else None,
+            "created_at": iso(customer.created_at),
+            "last_seen_at": iso(customer.last_seen_at),
+        },
+        "conversation": {
+            **conversation_summary(conversation),
+            "queue": conversation.queue.name,
+            "assigned_at": iso(conversation.assigned_at),
+            "last_customer_message_at": iso(conversation.last_customer_message_at),
+        },
+        "earlier_conversations": [
+            {
+                "id": str(other.id),
+                "state": other.state,
+                "mode": other.mode,
+                "workstream": other.workstream.name,
+                "agent": other.agent.display_name if other.agent else None,
+                "created_at": iso(other.created_at),
+                "closed_at": iso(other.closed_at),
+                "messages": other.message_count,
+            }
+            for other in earlier
+        ],
+    }
 
 
 # --- text ------------------------------------------------------------------
@@ -227,7 +284,7 @@ def _queue_moved(conversation: Conversation, *, left: bool) -> None:
     if conversation.workstream.distribution == "pick":
         events.queue_changed(conversation.queue_id)
     if left:
-        transaction.on_commit(lambda: estimates.announce_positions(conversation.queue_id))
+        transaction.on_commit(lambda: estimates.queue_moved(conversation.queue_id, conversation.queued_at))
 
 
 def activate(conversation: Conversation, agent: AgentProfile, *, actor: Actor = SYSTEM, reason: str = "") -> None:
@@ -249,8 +306,9 @@ def activate(conversation: Conversation, agent: AgentProfile, *, actor: Actor = 
     _notice(conversation, "agent_joined", agent=agent.display_name)
 
 
-def _store_message(conversation: Conversation, *, role: str, name: str, text: str, client_id: str | None,
-                   origin: str | None) -> Message:
+def _store_message(
+    conversation: Conversation, *, role: str, name: str, text: str, client_id: str | None, origin: str | None
+) -> Message:
     now = timezone.now()
     conversation.last_seq += 1
     message = Message.objects.create(
@@ -308,8 +366,12 @@ def customer_message(
                     if existing is not None:
                         return existing, conversation, False
                 message = _store_message(
-                    conversation, role=Role.CUSTOMER, name=customer.display_name, text=text,
-                    client_id=client_id, origin=origin,
+                    conversation,
+                    role=Role.CUSTOMER,
+                    name=customer.display_name,
+                    text=text,
+                    client_id=client_id,
+                    origin=origin,
                 )
                 _mark_customer_returned(conversation)
                 if conversation.state == State.OPEN and not router.queue_is_open(conversation.queue):
@@ -347,11 +409,17 @@ def _open_conversation(customer: Customer, widget) -> Conversation:
     conversation.widget = widget
     conversation.customer = customer
     ConversationEvent.objects.create(
-        conversation=conversation, from_state="", to_state=State.OPEN,
-        actor_role=Role.CUSTOMER, actor_name=customer.display_name, reason="created", created_at=now,
+        conversation=conversation,
+        from_state="",
+        to_state=State.OPEN,
+        actor_role=Role.CUSTOMER,
+        actor_name=customer.display_name,
+        reason="created",
+        created_at=now,
     )
     events.to_customer(
-        customer.id, workstream.id,
+        customer.id,
+        workstream.id,
         {"type": "state", "conversation_id": str(conversation.id), "state": State.OPEN, "agent": None},
     )
     _queue_moved(conversation, left=False)
@@ -402,16 +470,22 @@ def customer_connected(customer: Customer, widget, *, channel_name: str, ip_addr
     now = timezone.now()
     with transaction.atomic():
         Connection.objects.create(
-            channel_name=channel_name, kind=Connection.Kind.CUSTOMER, customer=customer, widget=widget,
-            ip_address=ip_address, connected_at=now, heartbeat_at=now,
+            channel_name=channel_name,
+            kind=Connection.Kind.CUSTOMER,
+            customer=customer,
+            widget=widget,
+            ip_address=ip_address,
+            connected_at=now,
+            heartbeat_at=now,
         )
         limit = settings.PARLEY_MAX_SOCKETS_PER_CUSTOMER
         if limit:
             surplus = list(
-                Connection.objects.filter(customer=customer).order_by("-connected_at", "-id")
+                Connection.objects.filter(customer=customer)
+                .order_by("-connected_at", "-id")
                 .values_list("pk", "channel_name")[limit:]
             )
-            for pk, name in surplus:
+            for _pk, name in surplus:
                 events.close_socket(name, 4409)
             Connection.objects.filter(pk__in=[pk for pk, _ in surplus]).delete()
         Customer.objects.filter(pk=customer.pk).update(last_seen_at=now)
@@ -430,21 +504,27 @@ def customer_disconnected(channel_name: str) -> None:
         if connection is None:
             return
         connection.delete()
-        if connection.widget is None or Connection.objects.filter(
-            customer_id=connection.customer_id, widget__workstream_id=connection.widget.workstream_id
-        ).exists():
+        if (
+            connection.widget is None
+            or Connection.objects.filter(
+                customer_id=connection.customer_id, widget__workstream_id=connection.widget.workstream_id
+            ).exists()
+        ):
             return
         Conversation.objects.filter(
-            customer_id=connection.customer_id, workstream_id=connection.widget.workstream_id,
-            state__in=CUSTOMER_CURRENT, mode=Mode.LIVE,
+            customer_id=connection.customer_id,
+            workstream_id=connection.widget.workstream_id,
+            state__in=CUSTOMER_CURRENT,
+            mode=Mode.LIVE,
         ).update(customer_left_at=timezone.now())
 
 
 # --- agent actions -----------------------------------------------------------
 
 
-def agent_message(agent: AgentProfile, conversation_id, *, client_id, text, origin: str | None = None
-                  ) -> tuple[Message, bool]:
+def agent_message(
+    agent: AgentProfile, conversation_id, *, client_id, text, origin: str | None = None
+) -> tuple[Message, bool]:
     client_id = check_client_id(client_id)
     text = check_text(text)
     with transaction.atomic():
@@ -453,7 +533,9 @@ def agent_message(agent: AgentProfile, conversation_id, *, client_id, text, orig
         if existing is not None:
             return existing, False
         if conversation.state != State.ACTIVE:
-            raise ServiceError("not_allowed", f"You can write only in an active conversation (this one is {conversation.state}).")
+            raise ServiceError(
+                "not_allowed", f"You can write only in an active conversation (this one is {conversation.state})."
+            )
         message = _store_message(
             conversation, role=Role.AGENT, name=agent.display_name, text=text, client_id=client_id, origin=origin
         )
@@ -467,7 +549,9 @@ def set_waiting(agent: AgentProfile, conversation_id) -> Conversation:
         if conversation.mode != Mode.PERSISTENT:
             raise ServiceError("not_allowed", "A live conversation has no waiting state: end it instead.")
         if conversation.state != State.ACTIVE:
-            raise ServiceError("not_allowed", f"Only an active conversation can be set aside (this one is {conversation.state}).")
+            raise ServiceError(
+                "not_allowed", f"Only an active conversation can be set aside (this one is {conversation.state})."
+            )
         _transition(conversation, State.WAITING, agent_actor(agent), "set_aside")
     _after_capacity_freed(conversation)
     return conversation
@@ -478,7 +562,9 @@ def resume(agent: AgentProfile, conversation_id) -> Conversation:
     with transaction.atomic():
         conversation = access_conversation_for_agent(agent, conversation_id, lock=True)
         if conversation.state != State.WAITING:
-            raise ServiceError("not_allowed", f"Only a waiting conversation can be resumed (this one is {conversation.state}).")
+            raise ServiceError(
+                "not_allowed", f"Only a waiting conversation can be resumed (this one is {conversation.state})."
+            )
         _transition(conversation, State.ACTIVE, agent_actor(agent), "resumed")
     return conversation
 
@@ -488,7 +574,10 @@ def end(agent: AgentProfile, conversation_id) -> Conversation:
     with transaction.atomic():
         conversation = access_conversation_for_agent(agent, conversation_id, lock=True)
         if conversation.state not in (State.ACTIVE, State.WAITING):
-            raise ServiceError("not_allowed", f"Only an active or waiting conversation can be ended (this one is {conversation.state}).")
+            raise ServiceError(
+                "not_allowed",
+                f"Only an active or waiting conversation can be ended (this one is {conversation.state}).",
+            )
         _end(conversation, agent_actor(agent), "agent_ended")
     _after_capacity_freed(conversation)
     return conversation
@@ -499,7 +588,9 @@ def close(agent: AgentProfile, conversation_id) -> Conversation:
     with transaction.atomic():
         conversation = access_conversation_for_agent(agent, conversation_id, lock=True)
         if conversation.state != State.WRAP_UP:
-            raise ServiceError("not_allowed", f"Only a conversation in wrap-up can be closed (this one is {conversation.state}).")
+            raise ServiceError(
+                "not_allowed", f"Only a conversation in wrap-up can be closed (this one is {conversation.state})."
+            )
         _transition(conversation, State.CLOSED, agent_actor(agent), "agent_closed")
     _after_capacity_freed(conversation)
     return conversation
@@ -527,8 +618,12 @@ def agent_connected(agent: AgentProfile, *, channel_name: str, ip_address: str =
     now = timezone.now()
     with transaction.atomic():
         Connection.objects.create(
-            channel_name=channel_name, kind=Connection.Kind.AGENT, agent=agent, ip_address=ip_address,
-            connected_at=now, heartbeat_at=now,
+            channel_name=channel_name,
+            kind=Connection.Kind.AGENT,
+            agent=agent,
+            ip_address=ip_address,
+            connected_at=now,
+            heartbeat_at=now,
         )
         AgentProfile.objects.filter(pk=agent.pk).update(disconnected_at=None)
 
@@ -564,17 +659,25 @@ def reassign(conversation: Conversation, to_agent: AgentProfile, *, actor_name: 
         conversation.updated_at = timezone.now()
         conversation.save(update_fields=["agent", "updated_at"])
         ConversationEvent.objects.create(
-            conversation=conversation, from_state=conversation.state, to_state=conversation.state,
-            actor_role=actor.role, actor_name=actor.name,
+            conversation=conversation,
+            from_state=conversation.state,
+            to_state=conversation.state,
+            actor_role=actor.role,
+            actor_name=actor.name,
             reason=f"reassigned from {old_agent.display_name} to {to_agent.display_name}",
         )
         summary = agent_summary(conversation)
         events.to_agent(old_agent.pk, {"type": "unassigned", "conversation_id": str(conversation.id)})
         events.to_agent(to_agent.pk, {"type": "assigned", "conversation": summary})
         events.to_customer(
-            conversation.customer_id, conversation.workstream_id,
-            {"type": "state", "conversation_id": str(conversation.id), "state": conversation.state,
-             "agent": {"name": to_agent.display_name}},
+            conversation.customer_id,
+            conversation.workstream_id,
+            {
+                "type": "state",
+                "conversation_id": str(conversation.id),
+                "state": conversation.state,
+                "agent": {"name": to_agent.display_name},
+            },
         )
     _dispatch_for_agent(old_agent.pk)
     return conversation
@@ -583,9 +686,13 @@ def reassign(conversation: Conversation, to_agent: AgentProfile, *, actor_name: 
 def close_by_system(conversation_id, reason: str) -> bool:
     """Timers: close a conversation if it still qualifies (re-checked under lock)."""
     with transaction.atomic():
-        conversation = _conversations().select_for_update(of=("self",), skip_locked=True).filter(
-            pk=conversation_id
-        ).exclude(state=State.CLOSED).first()
+        conversation = (
+            _conversations()
+            .select_for_update(of=("self",), skip_locked=True)
+            .filter(pk=conversation_id)
+            .exclude(state=State.CLOSED)
+            .first()
+        )
         if conversation is None:
             return False
         _transition(conversation, State.CLOSED, SYSTEM, reason)
@@ -596,14 +703,58 @@ def close_by_system(conversation_id, reason: str) -> bool:
 def end_by_system(conversation_id, reason: str) -> bool:
     """Live chat whose customer stayed away past the grace period."""
     with transaction.atomic():
-        conversation = _conversations().select_for_update(of=("self",), skip_locked=True).filter(
-            pk=conversation_id, state__in=CUSTOMER_CURRENT
-        ).first()
+        conversation = (
+            _conversations()
+            .select_for_update(of=("self",), skip_locked=True)
+            .filter(pk=conversation_id, state__in=CUSTOMER_CURRENT)
+            .first()
+        )
         if conversation is None:
             return False
         _end(conversation, SYSTEM, reason)
     _after_capacity_freed(conversation)
     return True
+
+
+# --- socket sessions: reading and typing ------------------------------------
+
+
+def customer_readable_conversation(customer: Customer, workstream, known_id=None) -> Conversation | None:
+    """The conversation a customer socket reads (``sync``/``history``): the
+    current one, else the one this socket was in (so that the rest of a
+    conversation that just ended can still be fetched)."""
+    conversation = current_conversation(customer, workstream)
+    if conversation is None and known_id is not None:
+        conversation = _conversations().filter(pk=known_id, customer=customer, workstream=workstream).first()
+    return conversation
+
+
+def announce_queue_to_customer(conversation_id) -> None:
+    """A customer reconnected to a queued live conversation: their position and the average wait again."""
+    from routing import estimates
+
+    conversation = _conversations().filter(pk=conversation_id, state=State.OPEN, mode=Mode.LIVE).first()
+    if conversation is not None:
+        estimates.announce_wait(conversation)
+
+
+def customer_typing(customer: Customer, widget, active: bool) -> None:
+    conversation = current_conversation(customer, widget.workstream)
+    if conversation is not None and conversation.agent_id and conversation.state == State.ACTIVE:
+        events.to_agent(
+            conversation.agent_id,
+            {"type": "typing", "conversation_id": str(conversation.id), "role": "customer", "active": active},
+        )
+
+
+def agent_typing(agent: AgentProfile, conversation_id, active: bool) -> None:
+    conversation = access_conversation_for_agent(agent, conversation_id)
+    if conversation.state == State.ACTIVE:
+        events.to_customer(
+            conversation.customer_id,
+            conversation.workstream_id,
+            {"type": "typing", "conversation_id": str(conversation.id), "role": "agent", "active": active},
+        )
 
 
 # --- routing hooks -------------------------------------------------------------
@@ -634,12 +785,26 @@ def _dispatch(queue_ids: Iterable[int] | None) -> None:
 def sweep(now: datetime | None = None) -> dict[str, int]:
     """One pass of every timer. Safe to run from several processes at once:
     each change re-checks its conditions with the row locked."""
-    from routing import router
+    from routing import estimates, router
 
     now = now or timezone.now()
     done = {"inactive": 0, "wrap_up": 0, "abandoned": 0, "offline": 0, "stale": 0, "routed": 0}
     stale_before = now - timedelta(seconds=max(3 * settings.PARLEY_TIMER_INTERVAL, 15))
-    done["stale"], _ = Connection.objects.filter(heartbeat_at__lt=stale_before).delete()
+    stale = Connection.objects.filter(heartbeat_at__lt=stale_before)
+    stale_agents = set(stale.filter(agent__isnull=False).values_list("agent_id", flat=True))
+    stale_customers = set(stale.filter(customer__isnull=False).values_list("customer_id", flat=True))
+    done["stale"], _ = stale.delete()
+    if stale_agents or stale_customers:
+        # Sockets of a process that died: their owners left when it died.
+        connected = Connection.objects.all()
+        AgentProfile.objects.filter(pk__in=stale_agents, disconnected_at__isnull=True).exclude(
+            pk__in=connected.filter(agent__isnull=False).values("agent_id")
+        ).update(disconnected_at=now)
+        Conversation.objects.filter(
+            customer_id__in=stale_customers, mode=Mode.LIVE, state__in=CUSTOMER_CURRENT, customer_left_at__isnull=True
+        ).exclude(customer_id__in=connected.filter(customer__isnull=False).values("customer_id")).update(
+            customer_left_at=now
+        )
 
     for conversation_id, seconds, last_message_at, created_at in (
         Conversation.objects.exclude(state=State.CLOSED)
@@ -671,7 +836,12 @@ def sweep(now: datetime | None = None) -> dict[str, int]:
             )
             done["offline"] += 1
 
-    done["routed"] = router.dispatch(None)
+    done["routed"] = router.dispatch(None, at=now)
+    done["positions"] = estimates.flush_positions()
+    # PARLEY_RETENTION_DAYS: closed conversations past the retention period are deleted (conversations/privacy.py).
+    from . import privacy
+
+    done["expired"] = privacy.apply_retention(now)
     return done
 
 

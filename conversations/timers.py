@@ -24,8 +24,9 @@ _task: asyncio.Task | None = None
 
 
 async def _run_once() -> None:
-    from . import services
+    from . import layer_health, services
 
+    await layer_health.check(local_channels)  # after a channel-layer outage, sockets resync
     await database_sync_to_async(services.heartbeat)(list(local_channels))
     await database_sync_to_async(services.sweep)()
 

@@ -1,3 +1,9 @@
-from django.urls import path  # noqa: F401
+"""HTTP pages of the conversations app: widget frame, workspace, demo website."""
 
-urlpatterns: list = []
+from django.urls import include, path
+
+urlpatterns = [
+    path("", include("conversations.views.widget")),
+    path("", include("conversations.views.workspace")),
+    path("", include("conversations.views.demo")),
+]

@@ -1,0 +1,311 @@
+"""One benchmark run: set up, full relay, anchors, optional probes; the report."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import platform
+import secrets
+import statistics
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from . import load
+
+
+@dataclass
+class Options:
+    conversations: int = 200
+    rate: float = 1.0
+    seconds: float = 30.0
+    saturate_seconds: float = 10.0
+    agents: int = 0
+    history: int = 0
+    probe_history: int = 0
+    idle: int = 0
+    idle_hold: float = 5.0
+
+
+Setup = Callable[[str, dict], dict]
+
+
+def key_pair() -> tuple[str, str]:
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    private_pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
+    public_pem = (
+        key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    ).decode()
+    return private_pem, public_pem
+
+
+def machine() -> dict:
+    model = ""
+    try:
+        with open("/proc/cpuinfo") as cpuinfo:
+            for line in cpuinfo:
+                if line.startswith("model name"):
+                    model = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    return {
+        "cpus": os.cpu_count(),
+        "cpu_model": model,
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
+    }
+
+
+def per_message(queries_before: int | None, queries_after: int | None, messages: int) -> float | None:
+    if queries_before is None or queries_after is None or not messages:
+        return None
+    return round((queries_after - queries_before) / messages, 2)
+
+
+def _cpu_ms(before: list[dict] | None, after: list[dict] | None, messages: int) -> float | None:
+    """Server CPU time (all processes) per message between two stats readings."""
+    if not before or not after or not messages:
+        return None
+    spent = sum(b["cpu_s"] for b in after) - sum(a["cpu_s"] for a in before)
+    return round(spent * 1000 / messages, 3)
+
+
+async def _timed(coro) -> tuple[float, object]:
+    started = time.perf_counter()
+    result = await coro
+    return time.perf_counter() - started, result
+
+
+async def history_probe(side: load.ParleySide, setup: Setup, length: int, samples: int = 10) -> dict:
+    """Cost of ``welcome`` (with its latest 50 messages) and of ``history``
+    pages in a conversation of ``length`` messages against a short one."""
+    url = side.urls[0]
+    result = {}
+    for subject, count in (("bench-short", 200), ("bench-long", length)):
+        conn, welcome = await side.open_customer(subject, url)
+        if welcome["conversation"] is None or welcome["conversation"]["state"] != "active":
+            await conn.send({"type": "send", "client_id": f"{side.run}-{subject}", "text": "Hello"})
+            await conn.expect("state", timeout=60, state="active")
+        await conn.close()
+        last_seq = (await asyncio.to_thread(setup, "fill_history", {"subjects": [subject], "count": count}))[subject]
+        before = load.total_queries(await load.server_stats([url]))
+        welcome_times = []
+        for _ in range(samples):
+            elapsed, (conn, welcome) = await _timed(side.open_customer(subject, url))
+            assert welcome["conversation"]["last_seq"] >= last_seq  # noqa: S101 - the probe measured what it meant to
+            welcome_times.append(elapsed)
+            await conn.close()
+        after_welcome = load.total_queries(await load.server_stats([url]))
+        conn, _ = await side.open_customer(subject, url)
+        pages = {"newest": last_seq + 1, "middle": last_seq // 2, "oldest": 51}
+        page_times: dict[str, list[float]] = {name: [] for name in pages}
+        before_pages = load.total_queries(await load.server_stats([url]))
+        for _ in range(samples):
+            for name, before_seq in pages.items():
+                elapsed, _ = await _timed(_history(conn, before_seq))
+                page_times[name].append(elapsed)
+        after_pages = load.total_queries(await load.server_stats([url]))
+        await conn.close()
+        result[subject.removeprefix("bench-")] = {
+            "messages": last_seq,
+            "welcome_ms_median": round(statistics.median(welcome_times) * 1000, 2),
+            "queries_per_welcome": per_message(before, after_welcome, samples),
+            "history_ms_median": {k: round(statistics.median(v) * 1000, 2) for k, v in page_times.items()},
+            "queries_per_history_page": per_message(before_pages, after_pages, samples * len(pages)),
+        }
+    return result
+
+
+async def _history(conn: load.Conn, before_seq: int) -> dict:
+    await conn.send({"type": "history", "before_seq": before_seq, "limit": 50})
+    frame = await conn.expect("history")
+    if len(frame["messages"]) != 50 or frame["messages"][-1]["seq"] != before_seq - 1:
+        raise RuntimeError(f"history before {before_seq} answered {len(frame['messages'])} messages")
+    return frame
+
+
+async def idle_probe(side: load.ParleySide, count: int, hold: float) -> dict:
+    """``count`` widgets that said hello and then stay idle, on the first process."""
+    url = side.urls[0]
+    stats_before = await load.server_stats([url])
+    started = time.perf_counter()
+
+    async def one(i: int) -> load.Conn:
+        conn, _ = await side.open_customer(f"bench-idle-{i}", url)
+        return conn
+
+    conns = await load.gather_limited([one(i) for i in range(count)], limit=50)
+    opened_in = time.perf_counter() - started
+    await asyncio.sleep(hold)
+    stats_after = await load.server_stats([url])
+    held = sum(1 for c in conns if not c.closed)
+    await asyncio.gather(*(c.close() for c in conns))
+    result = {
+        "connections": count,
+        "held_after_s": hold,
+        "still_open": held,
+        "server_sockets": stats_after[0]["parley_sockets"] if stats_after else None,
+        "open_all_s": round(opened_in, 2),
+    }
+    if stats_before and stats_after and stats_before[0]["rss_kb"] and stats_after[0]["rss_kb"]:
+        grown = stats_after[0]["rss_kb"] - stats_before[0]["rss_kb"]
+        result.update(
+            {
+                "rss_before_mb": round(stats_before[0]["rss_kb"] / 1024, 1),
+                "rss_after_mb": round(stats_after[0]["rss_kb"] / 1024, 1),
+                "kb_per_connection": round(grown / count, 1),
+            }
+        )
+    return result
+
+
+async def run(urls: list[str], setup: Setup, options: Options, log: Callable[[str], None]) -> dict:
+    run_id = uuid.uuid4().hex[:6]
+    n = options.conversations
+    agents = options.agents or max(2, -(-n // 20))
+    private_pem, public_pem = key_pair()
+    password = secrets.token_urlsafe(18)
+    started_at = datetime.now(UTC)
+    report: dict = {
+        "started_at": started_at.isoformat().replace("+00:00", "Z"),
+        "machine": machine(),
+        "params": {
+            "urls": urls,
+            "conversations": n,
+            "agents": agents,
+            "rate": options.rate,
+            "seconds": options.seconds,
+            "saturate_seconds": options.saturate_seconds,
+            "history": options.history,
+        },
+    }
+    info = await asyncio.to_thread(setup, "prepare", {"agents": agents, "public_pem": public_pem, "password": password})
+    if await load.server_stats(urls) is None:
+        raise RuntimeError("the server has no benchmark routes: start it with PARLEY_BENCHMARK_ROUTES=true")
+
+    log(f"connecting {agents} agents and {n} customers")
+    side = load.ParleySide(urls, info["widget"], private_pem, run_id)
+    await side.connect_agents(info["agents"], password)
+    await side.connect_customers(n)
+    report["connections"] = len(side.agents) + len(side.customers)
+    if options.history:
+        log(f"adding {options.history} earlier messages to each conversation")
+        await asyncio.to_thread(
+            setup, "fill_history", {"subjects": [f"bench-c{i}" for i in range(n)], "count": options.history}
+        )
+
+    log(f"relay: {n} conversations x {options.rate} msg/s for {options.seconds} s")
+    stats_before = await load.server_stats(urls)
+    relay_paced = await load.paced_phase(side, n, options.rate, options.seconds)
+    stats_after = await load.server_stats(urls)
+    queries = per_message(load.total_queries(stats_before), load.total_queries(stats_after), relay_paced["acks"])
+    report["queries_per_message"] = queries
+    report["server"] = {
+        "processes": len(urls),
+        "pids": [s["pid"] for s in stats_after or []],
+        "rss_mb": load.total_rss_mb(stats_after),
+        "rss_mb_each": [round(s["rss_kb"] / 1024, 1) for s in stats_after or [] if s.get("rss_kb")],
+        # Server CPU per relayed message in the paced phase: robust when other programs share the CPUs.
+        "cpu_ms_per_message": _cpu_ms(stats_before, stats_after, relay_paced["acks"]),
+    }
+    log(f"relay: closed loop for {options.saturate_seconds} s")
+    relay_saturated = await load.saturated_phase(side, n, options.saturate_seconds)
+    report["relay"] = {
+        "msgs_per_s": relay_saturated["msgs_per_s"],
+        "latency_ms": relay_paced["latency_ms"],
+        "paced": relay_paced,
+        "saturated": relay_saturated,
+    }
+    if options.probe_history:
+        log(f"history probe: {options.probe_history} messages")
+        report["history_probe"] = await history_probe(side, setup, options.probe_history)
+    await side.close()
+
+    anchors = {}
+    for name, anchor in (
+        ("group_relay", load.GroupRelayAnchor(urls, run_id)),
+        ("echo", load.EchoAnchor(urls, run_id)),
+    ):
+        log(f"anchor {name}")
+        await anchor.connect(n)
+        before = await load.server_stats(urls)
+        paced = await load.paced_phase(anchor, n, options.rate, options.seconds)
+        after = await load.server_stats(urls)
+        saturated = await load.saturated_phase(anchor, n, options.saturate_seconds)
+        await anchor.close()
+        anchors[name] = {
+            "msgs_per_s": saturated["msgs_per_s"],
+            "latency_ms": paced["latency_ms"],
+            "cpu_ms_per_message": _cpu_ms(before, after, paced["sent"]),
+            "paced": paced,
+            "saturated": saturated,
+        }
+    report["anchor"] = anchors
+    group = anchors["group_relay"]["msgs_per_s"]
+    report["relay_vs_group_relay"] = round(report["relay"]["msgs_per_s"] / group, 3) if group else None
+
+    if options.idle:
+        log(f"idle widgets: {options.idle}")
+        report["idle"] = await idle_probe(side, options.idle, options.idle_hold)
+    report["duration_s"] = round((datetime.now(UTC) - started_at).total_seconds(), 1)
+    return report
+
+
+def _fmt(value) -> str:
+    return "-" if value is None else str(value)
+
+
+def table(report: dict) -> str:
+    relay, anchors = report["relay"], report["anchor"]
+    rows = [
+        ("", "msgs/s (closed loop)", "p50 ms", "p95 ms", "p99 ms", "lost"),
+    ]
+    for name, part in (("Parley relay", relay), *((f"anchor {k}", v) for k, v in anchors.items())):
+        latency = part["latency_ms"]
+        rows.append(
+            (
+                name,
+                _fmt(part["msgs_per_s"]),
+                _fmt(latency["p50"]),
+                _fmt(latency["p95"]),
+                _fmt(latency["p99"]),
+                _fmt(part["paced"]["lost"]),
+            )
+        )
+    widths = [max(len(str(r[i])) for r in rows) for i in range(len(rows[0]))]
+    lines = ["  ".join(str(c).ljust(w) for c, w in zip(r, widths, strict=True)) for r in rows]
+    params = report["params"]
+    lines += [
+        "",
+        f"conversations {params['conversations']} at {params['rate']} msg/s for {params['seconds']} s"
+        f" (offered {relay['paced']['offered_msgs_per_s']} msg/s); connections {report['connections']}",
+        f"relay / group relay: {_fmt(report['relay_vs_group_relay'])}",
+        f"queries per message: {_fmt(report['queries_per_message'])}"
+        + (f" (history {params['history']} per conversation)" if params["history"] else ""),
+        f"server RSS: {_fmt(report['server']['rss_mb'])} MB in {report['server']['processes']} process(es);"
+        f" server CPU per message {_fmt(report['server']['cpu_ms_per_message'])} ms",
+    ]
+    if "history_probe" in report:
+        for name, part in report["history_probe"].items():
+            lines.append(
+                f"history probe {name} ({part['messages']} messages): welcome {part['welcome_ms_median']} ms,"
+                f" {part['queries_per_welcome']} queries; history pages {part['history_ms_median']} ms,"
+                f" {part['queries_per_history_page']} queries"
+            )
+    if "idle" in report:
+        idle = report["idle"]
+        lines.append(
+            f"idle widgets: {idle['still_open']}/{idle['connections']} open after {idle['held_after_s']} s,"
+            f" {_fmt(idle.get('kb_per_connection'))} KiB each (RSS {_fmt(idle.get('rss_before_mb'))}"
+            f" -> {_fmt(idle.get('rss_after_mb'))} MB)"
+        )
+    return "\n".join(lines)

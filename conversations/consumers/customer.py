@@ -1,0 +1,197 @@
+"""The customer socket: ``/ws/widget/<widget_public_id>/`` (../PROTOCOL.md)."""
+
+from __future__ import annotations
+
+import asyncio
+
+from django.conf import settings
+
+from admin_center.models import ChatWidget
+
+from .. import identity, services
+from ..models import Mode, State
+from ..serializers import message_dict
+from .base import BadFrame, FrameConsumer, client_ip, db, events, field_bool, field_int
+
+CLOSE_AUTH = 4401
+CLOSE_HELLO_TIMEOUT = 4408
+
+
+def _load_widget(public_id: str) -> ChatWidget | None:
+    return (
+        ChatWidget.objects.select_related("workstream__queue__operating_hours", "authentication")
+        .filter(public_id=public_id, enabled=True)
+        .first()
+    )
+
+
+class CustomerConsumer(FrameConsumer):
+    commands = frozenset({"hello", "send", "sync", "history", "typing", "end"})
+
+    widget: ChatWidget | None = None
+    customer = None
+    conversation_id = None
+    hello_task: asyncio.Task | None = None
+
+    async def connect(self) -> None:
+        public_id = self.scope["url_route"]["kwargs"]["public_id"]
+        self.widget = await db(_load_widget)(public_id)
+        if self.widget is None or not self.origin_allowed(self.widget.allowed_origins):
+            await self.close()  # before accept: the client sees HTTP 403
+            return
+        if not await self.claim_ip_slot():
+            await self.close()
+            return
+        await self.accept()
+        self.hello_task = asyncio.get_running_loop().create_task(self._hello_deadline())
+
+    async def _hello_deadline(self) -> None:
+        await asyncio.sleep(settings.PARLEY_HELLO_TIMEOUT)
+        if self.customer is None:
+            await self.send_error("bad_request", "No hello within the time allowed.")
+            await self.close(code=CLOSE_HELLO_TIMEOUT)
+
+    async def disconnect(self, code) -> None:
+        if self.hello_task is not None:
+            self.hello_task.cancel()
+        await self.unregister()
+        if self.customer is not None:
+            await db(services.customer_disconnected)(self.channel_name)
+
+    def _require_hello(self) -> None:
+        if self.customer is None:
+            raise BadFrame("bad_request", "Send 'hello' first.")
+
+    # --- hello -----------------------------------------------------------------
+
+    async def on_hello(self, frame: dict):
+        if self.customer is not None:
+            raise BadFrame("bad_request", "'hello' was already received on this socket.")
+        token = frame.get("token")
+        visitor = frame.get("visitor")
+        try:
+            welcome = await db(self._hello_sync)(token, visitor)
+        except services.ServiceError as exc:
+            if exc.code in ("auth_required", "auth_failed"):
+                await self.send_error(exc.code, exc.message, frame)
+                await self.close(code=CLOSE_AUTH)
+                return None
+            raise
+        if self.hello_task is not None:
+            self.hello_task.cancel()
+        self.release_ip_slot()  # counted by its Connection row from now on
+        await self.join(events.customer_group(self.customer.id, self.widget.workstream_id))
+        await self.register()
+        await self.send_json(welcome)
+        conversation = welcome["conversation"]
+        if conversation and conversation["state"] == State.OPEN and self.widget.workstream.mode == Mode.LIVE:
+            await db(services.announce_queue_to_customer)(self.conversation_id)
+        return None
+
+    def _hello_sync(self, token, visitor) -> dict:
+        widget = self.widget
+        setting = widget.authentication
+        if setting is not None:
+            if token is None or token == "":
+                raise services.ServiceError("auth_required", "This chat needs you to be signed in: send a token.")
+            claims = identity.verify_customer_token(setting, token)
+            customer = identity.authenticated_customer(setting, claims)
+            visitor_token = None
+        else:
+            customer = identity.visitor_customer(visitor)
+            visitor_token = identity.visitor_token(customer)
+        conversation = services.customer_connected(
+            customer, widget, channel_name=self.channel_name, ip_address=client_ip(self.scope)
+        )
+        self.customer = customer
+        from routing import router
+
+        summary = None
+        if conversation is not None:
+            self.conversation_id = conversation.id
+            messages, has_more = services.latest_messages(conversation)
+            summary = {
+                "id": str(conversation.id),
+                "state": conversation.state,
+                "last_seq": conversation.last_seq,
+                "agent": {"name": conversation.agent.display_name} if conversation.agent_id else None,
+                "messages": [message_dict(m) for m in messages],
+                "has_more": has_more,
+            }
+        workstream = widget.workstream
+        return {
+            "type": "welcome",
+            "widget": {
+                "id": widget.public_id,
+                "title": widget.title,
+                "mode": workstream.mode,
+                "customer_can_end": not workstream.persistent,
+                "online": router.queue_is_open(workstream.queue),
+                "language": widget.language,
+            },
+            "customer": {"id": str(customer.id), "name": customer.display_name},
+            "visitor": visitor_token,
+            "conversation": summary,
+        }
+
+    # --- messages ----------------------------------------------------------------
+
+    async def on_send(self, frame: dict):
+        self._require_hello()
+        self.take_send_token()
+        message, conversation = await db(self._send_sync)(frame.get("client_id"), frame.get("text"))
+        self.conversation_id = conversation.id
+        return {"type": "ack", "client_id": message.client_id, "message": message_dict(message)}
+
+    def _send_sync(self, client_id, text):
+        message, conversation, _stored = services.customer_message(
+            self.customer, self.widget, client_id=client_id, text=text, origin=self.channel_name
+        )
+        return message, conversation
+
+    async def on_sync(self, frame: dict):
+        self._require_hello()
+        after = field_int(frame, "after_seq", low=0)
+        return await db(self._page_sync)("sync", after, settings.PARLEY_SYNC_PAGE_MAX)
+
+    async def on_history(self, frame: dict):
+        self._require_hello()
+        before = field_int(frame, "before_seq", low=1)
+        page_max = settings.PARLEY_HISTORY_PAGE_MAX
+        limit = field_int(frame, "limit", low=1, high=page_max, default=min(50, page_max))
+        return await db(self._page_sync)("history", before, limit)
+
+    def _page_sync(self, kind: str, cursor: int, limit: int) -> dict:
+        conversation = services.customer_readable_conversation(
+            self.customer, self.widget.workstream, self.conversation_id
+        )
+        if conversation is None:
+            return {"type": kind, "messages": [], "has_more": False}
+        if kind == "sync":
+            messages, has_more = services.messages_after(conversation, cursor, limit)
+        else:
+            messages, has_more = services.messages_before(conversation, cursor, limit)
+        return {
+            "type": kind,
+            "conversation_id": str(conversation.id),
+            "messages": [message_dict(m) for m in messages],
+            "has_more": has_more,
+        }
+
+    async def on_typing(self, frame: dict):
+        self._require_hello()
+        active = field_bool(frame, "active")
+        await db(services.customer_typing)(self.customer, self.widget, active)
+        return None
+
+    async def on_end(self, frame: dict):
+        self._require_hello()
+        conversation = await db(services.customer_end)(self.customer, self.widget)
+        self.conversation_id = conversation.id
+        return {"type": "ok"}
+
+    async def parley_frame(self, event) -> None:
+        frame = event["frame"]
+        if frame.get("type") == "state" and frame.get("conversation_id"):
+            self.conversation_id = frame["conversation_id"]
+        await super().parley_frame(event)

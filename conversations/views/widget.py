@@ -1,0 +1,168 @@
+"""The customer chat widget's frame page: ``/widget/<public_id>/frame/``.
+
+A website embeds the widget with one tag (the admin center shows it)::
+
+    <script src="{origin}/static/widget/loader.js" data-parley-widget="{public_id}" async></script>
+
+``static/widget/loader.js`` adds the launcher button and an iframe of this
+page; the page runs ``static/widget/widget.js``, which speaks the customer
+socket ``/ws/widget/<public_id>/`` (PROTOCOL.md). Everything live goes over
+that socket; this view only serves the page, its settings and its translated
+strings, and says which sites may frame it (``Content-Security-Policy:
+frame-ancestors``).
+"""
+
+from __future__ import annotations
+
+import re
+
+from django.conf import settings
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.urls import path
+from django.utils import translation
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.clickjacking import xframe_options_exempt
+from django.views.decorators.http import require_GET
+
+from admin_center.models import ChatWidget
+
+from ..consumers.base import normalise_origin
+
+# A CSP source expression for one origin: scheme://host[:port], nothing that could break the header.
+ORIGIN_RE = re.compile(r"^https?://[a-z0-9.-]+(:[0-9]{1,5})?$|^https?://\[[0-9a-f:.]+\](:[0-9]{1,5})?$")
+COLOR_RE = re.compile(r"^#[0-9a-fA-F]{6}$")
+DEFAULT_COLOR = "#2563eb"
+
+
+def ui_strings() -> dict[str, str]:
+    """Every string widget.js and loader.js show, in the active language."""
+    return {
+        "open_chat": _("Open chat"),
+        "close_chat": _("Close chat"),
+        "minimize": _("Minimize"),
+        "unread": _("%(count)s unread messages"),
+        "connecting": _("Connecting…"),
+        "reconnecting": _("Connection lost. Reconnecting…"),
+        "signing_in": _("Signing in…"),
+        "signin_needed": _("Sign in on the website to chat with us."),
+        "elsewhere": _("This chat is open in too many windows. Close some of them and try again."),
+        "online": _("We're online"),
+        "offline": _("We're offline"),
+        "waiting_agent": _("Waiting for an agent…"),
+        "with_agent": _("Chatting with %(name)s"),
+        "persistent_status": _("We'll reply here"),
+        "persistent_info": _(
+            "Your conversation stays open: close this window and come back any time; we'll reply here."
+        ),
+        "welcome_live": _("Hi! Ask us anything. An agent will join you in a moment."),
+        "placeholder": _("Write a message…"),
+        "send": _("Send"),
+        "sending": _("Sending…"),
+        "not_sent": _("Not sent"),
+        "retry": _("Retry"),
+        "discard": _("Discard"),
+        "typing": _("%(name)s is typing…"),
+        "agent": _("Agent"),
+        "you": _("You"),
+        "system": _("System"),
+        "load_older": _("Loading earlier messages…"),
+        "start_of_history": _("Start of the conversation"),
+        "end_chat": _("End chat"),
+        "end_confirm_title": _("End this chat?"),
+        "end_confirm_body": _("The agent will be told you left, and the chat will close."),
+        "cancel": _("Cancel"),
+        "ended": _("Chat ended"),
+        "ended_panel": _("Thanks for chatting with us! Need anything else? Start a new chat any time."),
+        "ended_persistent": _("This conversation was closed. Write a message to start a new one."),
+        "download_transcript": _("Download transcript"),
+        "new_chat": _("Start a new chat"),
+        "offline_title": _("We're offline right now"),
+        "offline_body": _("Our agents are away at the moment. Please come back during business hours."),
+        "too_long": _("The message is longer than %(max)s characters."),
+        "transcript_title": _("Chat transcript: %(title)s"),
+        "transcript_saved": _("Saved on %(date)s"),
+        "new_message_from": _("New message from %(name)s: %(text)s"),
+        "message_log": _("Messages"),
+        "message_input": _("Your message"),
+    }
+
+
+def allowed_parent_origins(widget: ChatWidget) -> list[str]:
+    """The widget's allowed origins that are valid CSP sources, normalised."""
+    origins = []
+    for origin in widget.allowed_origins or []:
+        if isinstance(origin, str):
+            normalised = normalise_origin(origin)
+            if ORIGIN_RE.match(normalised) and normalised not in origins:
+                origins.append(normalised)
+    return origins
+
+
+def parent_origin(request: HttpRequest, widget: ChatWidget) -> str | None:
+    """The embedding page's origin as the loader reports it, if it may embed
+    this widget (Parley's own origin always may). The frame talks to its
+    parent only with postMessage addressed to this exact origin."""
+    claimed = request.GET.get("origin", "")
+    if not claimed:
+        return None
+    claimed = normalise_origin(claimed)
+    own = normalise_origin(f"{request.scheme}://{request.get_host()}")
+    if claimed == own or claimed in allowed_parent_origins(widget):
+        return claimed
+    return None
+
+
+def frame_policy(request: HttpRequest, widget: ChatWidget) -> str:
+    """The frame's Content-Security-Policy: only the allowed sites may frame
+    it and it loads nothing from other hosts."""
+    host = request.get_host()
+    socket_scheme = "wss" if request.is_secure() else "ws"
+    ancestors = " ".join(["'self'", *allowed_parent_origins(widget)])
+    return (
+        f"frame-ancestors {ancestors}; default-src 'self'; script-src 'self'; style-src 'self'; "
+        f"img-src 'self' data:; connect-src 'self' {socket_scheme}://{host}; "
+        "base-uri 'none'; form-action 'none'; object-src 'none'"
+    )
+
+
+@require_GET
+@never_cache
+@xframe_options_exempt
+def frame(request: HttpRequest, public_id: str) -> HttpResponse:
+    widget = (
+        ChatWidget.objects.select_related("workstream", "authentication")
+        .filter(public_id=public_id, enabled=True)
+        .first()
+    )
+    if widget is None:
+        raise Http404("No such chat widget.")
+    workstream = widget.workstream
+    color = widget.color if COLOR_RE.match(widget.color or "") else DEFAULT_COLOR
+    with translation.override(widget.language):
+        config = {
+            "publicId": widget.public_id,
+            "title": widget.title,
+            "color": color,
+            "language": widget.language,
+            "mode": workstream.mode,
+            "customerCanEnd": not workstream.persistent,
+            "auth": widget.authentication is not None,
+            "authFunction": widget.authentication.javascript_function if widget.authentication else None,
+            "parentOrigin": parent_origin(request, widget),
+            "wsPath": f"/ws/widget/{widget.public_id}/",
+            "maxChars": settings.PARLEY_MAX_TEXT_CHARS,
+        }
+        response = render(
+            request,
+            "widget/frame.html",
+            {"widget": widget, "config": config, "strings": ui_strings(), "mode": workstream.mode},
+        )
+    response["Content-Security-Policy"] = frame_policy(request, widget)
+    return response
+
+
+urlpatterns = [
+    path("widget/<slug:public_id>/frame/", frame, name="widget-frame"),
+]
