@@ -163,8 +163,21 @@
       }
       S.conversations = fresh;
       S.queue = frame.queue;
-      // Threads of other conversations may have missed messages: reload them on open.
-      for (const id of Array.from(S.threads.keys())) if (id !== S.currentId) S.threads.delete(id);
+      // Threads of other conversations may have missed messages: reload them on open. Replies written
+      // while the socket was down stay in their outbox and go out now (client_id makes a resend harmless).
+      for (const [id, t] of Array.from(S.threads)) {
+        if (id === S.currentId) continue;
+        if (t.outbox.size === 0) {
+          S.threads.delete(id);
+          continue;
+        }
+        t.messages = new Map();
+        t.loaded = false;
+        t.hasMore = false;
+        flushOutbox(id);
+      }
+      if (S.currentId && fresh.has(S.currentId)) S.currentState = fresh.get(S.currentId).state;
+      else if (S.currentId && !frame.queue.some((q) => q.id === S.currentId)) S.currentState = "closed";
       $("presence").value = frame.agent.presence;
       renderAll();
       if (S.currentId) resyncCurrent();
