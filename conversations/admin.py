@@ -1,14 +1,19 @@
 """Conversations in the admin center: read-only, with the transcript, the state
-history and one action, "Reassign to agent", that calls the service layer."""
+history and one action, "Reassign to agent", that calls the service layer.
+Customers: read-only, with the two data-protection actions of
+``conversations.privacy``: export their data as JSON, and erase it."""
 
 from __future__ import annotations
 
+import json
+
 from django import forms
 from django.contrib import admin, messages
+from django.http import HttpResponse
 from django.template.response import TemplateResponse
 from django.utils.translation import gettext_lazy as _
 
-from conversations import services
+from conversations import privacy, services
 from conversations.models import Conversation, ConversationEvent, Customer
 from routing.models import AgentProfile
 
@@ -135,3 +140,41 @@ class CustomerAdmin(ReadOnlyAdmin):
     search_fields = ["name", "email", "username", "subject"]
     fields = ["name", "email", "username", "subject", "authentication", "created_at", "last_seen_at"]
     readonly_fields = fields
+    actions = ["export_data", "erase_data"]
+
+    def has_erase_permission(self, request) -> bool:
+        return request.user.has_perm("conversations.delete_customer")
+
+    @admin.action(description=_("Export data (JSON)"), permissions=["view"])
+    def export_data(self, request, queryset):
+        exports = [privacy.export_customer(customer) for customer in queryset]
+        document = exports[0] if len(exports) == 1 else {"customers": exports}
+        name = f"customer-{queryset[0].pk}.json" if len(exports) == 1 else "customers.json"
+        response = HttpResponse(
+            json.dumps(document, ensure_ascii=False, indent=2), content_type="application/json; charset=utf-8"
+        )
+        response["Content-Disposition"] = f'attachment; filename="{name}"'
+        return response
+
+    @admin.action(description=_("Erase data…"), permissions=["erase"])
+    def erase_data(self, request, queryset):
+        customers = list(queryset)
+        if request.POST.get("confirm") != "yes":
+            context = {
+                **self.admin_site.each_context(request),
+                "title": _("Erase customer data"),
+                "customers": customers,
+                "conversation_count": Conversation.objects.filter(customer__in=customers).count(),
+                "opts": self.model._meta,
+                "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+            }
+            return TemplateResponse(request, "admin/conversations/erase.html", context)
+        self.log_deletions(request, customers)  # the audit trail: who erased whom, and when
+        erased = [privacy.erase_customer(customer) for customer in customers]
+        message = _("Erased %(customers)d customer(s): %(conversations)d conversation(s), %(messages)d message(s).") % {
+            "customers": len(erased),
+            "conversations": sum(counts["conversations"] for counts in erased),
+            "messages": sum(counts["messages"] for counts in erased),
+        }
+        self.message_user(request, message, messages.SUCCESS)
+        return None

@@ -14,7 +14,9 @@ Groups:
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import threading
 from typing import Any
 
 from asgiref.sync import async_to_sync
@@ -42,21 +44,60 @@ def queue_group(queue_id: Any) -> str:
     return f"queue.{queue_id}"
 
 
-def _send_now(kind: str, target: str, message: dict, *, group: bool) -> None:
+_local = threading.local()
+
+
+@contextlib.contextmanager
+def batch():
+    """Collect the news of the transactions committed inside this block and send it in
+    one trip to the event loop when the block ends (the consumers run their database
+    work inside it). Without a batch, news goes out as each transaction commits."""
+    if getattr(_local, "pending", None) is not None:  # nested: the outer block sends
+        yield
+        return
+    _local.pending = []
+    try:
+        yield
+    finally:
+        pending, _local.pending = _local.pending, None
+        if pending:
+            _send_all(pending)
+
+
+def _send_all(messages: list[tuple[str, dict, bool]]) -> None:
+    """Send ``(target, message, is_group)`` in order, in one ``async_to_sync`` call."""
     layer = get_channel_layer()
     if layer is None:
         return
+
+    async def send_all() -> None:
+        for target, message, is_group in messages:
+            if is_group:
+                await layer.group_send(target, message)
+            else:
+                await layer.send(target, message)
+
     try:
-        if group:
-            async_to_sync(layer.group_send)(target, message)
-        else:
-            async_to_sync(layer.send)(target, message)
+        async_to_sync(send_all)()
     except Exception:  # the news is lost, the data is not: clients resync from the database
-        logger.exception("channel layer send to %s failed", target)
+        logger.exception("channel layer send of %d message(s) failed", len(messages))
+
+
+def committed_news(group_messages: list[tuple[str, dict]]) -> None:
+    """Group messages about data that is already committed (for an ``on_commit`` hook of its own)."""
+    _committed([(target, message, True) for target, message in group_messages])
+
+
+def _committed(messages: list[tuple[str, dict, bool]]) -> None:
+    pending = getattr(_local, "pending", None)
+    if pending is None:
+        _send_all(messages)
+    else:
+        pending.extend(messages)
 
 
 def _deferred(target: str, message: dict, *, group: bool = True) -> None:
-    transaction.on_commit(lambda: _send_now(message["type"], target, message, group=group))
+    transaction.on_commit(lambda: _committed([(target, message, group)]))
 
 
 def to_customer(customer_id: Any, workstream_id: Any, frame: dict, *, exclude: str | None = None) -> None:
@@ -67,26 +108,11 @@ def to_customers(frames: list[tuple[Any, Any, dict]]) -> None:
     """Many ``(customer_id, workstream_id, frame)`` in one channel-layer call
     after commit (queue position rounds: one frame per queued customer)."""
     messages = [
-        (customer_group(customer_id, workstream_id), {"type": FRAME, "frame": frame, "exclude": None})
+        (customer_group(customer_id, workstream_id), {"type": FRAME, "frame": frame, "exclude": None}, True)
         for customer_id, workstream_id, frame in frames
     ]
     if messages:
-        transaction.on_commit(lambda: _send_many_now(messages))
-
-
-def _send_many_now(messages: list[tuple[str, dict]]) -> None:
-    layer = get_channel_layer()
-    if layer is None:
-        return
-
-    async def send_all() -> None:
-        for target, message in messages:
-            await layer.group_send(target, message)
-
-    try:
-        async_to_sync(send_all)()
-    except Exception:  # as in _send_now: clients resync from the database
-        logger.exception("channel layer send of %d frames failed", len(messages))
+        transaction.on_commit(lambda: _committed(messages))
 
 
 def to_agent(agent_id: Any, frame: dict, *, exclude: str | None = None) -> None:

@@ -145,6 +145,8 @@ class Conversation(models.Model):
         ]
         indexes = [
             models.Index(fields=["queue", "state", "queued_at"], name="conv_queue_idx"),
+            # a customer's current conversation, looked up for every message they send
+            models.Index(fields=["customer", "workstream", "state"], name="conv_customer_idx"),
             models.Index(fields=["agent", "state"], name="conv_agent_idx"),
             models.Index(fields=["state", "updated_at"], name="conv_state_idx"),
         ]

@@ -98,6 +98,22 @@ def current_conversation(customer: Customer, workstream, *, lock: bool = False) 
     return query.filter(customer=customer, workstream=workstream, state__in=CUSTOMER_CURRENT).first()
 
 
+def _current_for_message(customer: Customer, workstream) -> Conversation | None:
+    """``current_conversation(..., lock=True)`` for the hot path of a customer's message: one
+    row lock on the conversation alone, without the joins that building the full query costs."""
+    rows = list(
+        Conversation.objects.select_for_update()
+        .filter(customer=customer, workstream=workstream, state__in=CUSTOMER_CURRENT)
+        .order_by()[:1]
+    )
+    if not rows:
+        return None
+    conversation = rows[0]
+    conversation.customer = customer
+    conversation.workstream = workstream
+    return conversation
+
+
 def agent_conversations(agent: AgentProfile) -> list[Conversation]:
     return list(_conversations().filter(agent=agent).exclude(state=State.CLOSED).order_by("-updated_at"))
 
@@ -260,12 +276,8 @@ def _transition(conversation: Conversation, to: str, actor: Actor, reason: str =
 def announce_capacity(agent_id) -> None:
     def send() -> None:
         total, used = AgentProfile.objects.values_list("capacity", "used_capacity").get(pk=agent_id)
-        events._send_now(
-            events.FRAME,
-            events.agent_group(agent_id),
-            {"type": events.FRAME, "frame": {"type": "capacity", "total": total, "used": used}, "exclude": None},
-            group=True,
-        )
+        frame = {"type": "capacity", "total": total, "used": used}
+        events.committed_news([(events.agent_group(agent_id), {"type": events.FRAME, "frame": frame, "exclude": None})])
 
     transaction.on_commit(send)
 
@@ -357,11 +369,13 @@ def customer_message(
     for attempt in range(2):
         try:
             with transaction.atomic():
-                conversation = current_conversation(customer, workstream, lock=True)
+                conversation = _current_for_message(customer, workstream)
                 created = conversation is None
                 if created:
                     conversation = _open_conversation(customer, widget)
-                else:
+                elif attempt:
+                    # The first attempt relies on the unique (conversation, client_id) constraint, which
+                    # saves a query per message; only a refused insert comes here to read the stored one.
                     existing = conversation.messages.filter(client_id=client_id).first()
                     if existing is not None:
                         return existing, conversation, False

@@ -17,7 +17,25 @@ from .. import events, timers
 from ..services import ServiceError
 
 logger = logging.getLogger("parley.sockets")
-db = database_sync_to_async
+
+
+def db(func):
+    """``func`` in a database thread; the news of its transactions goes out in one batch.
+
+    SQLite has one writer at a time, so all database work of the process runs in one thread (Channels'
+    default). PostgreSQL serves many at once: the work runs in a pool of threads, each with its own
+    connection, so one frame's round trips to the database do not hold up every other socket's frames
+    (row locks keep each conversation's writes in order; clients order messages by ``seq``)."""
+
+    def batched(*args, **kwargs):
+        with events.batch():
+            return func(*args, **kwargs)
+
+    return database_sync_to_async(batched, thread_sensitive=_one_database_thread())
+
+
+def _one_database_thread() -> bool:
+    return settings.DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3"
 
 
 class BadFrame(Exception):

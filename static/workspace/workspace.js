@@ -222,6 +222,7 @@
       toast({ title: T.unassigned, kind: "info" });
       if (frame.conversation_id === S.currentId) {
         S.currentState = "closed";
+        S.currentReassigned = true;
         renderConversationHeader();
       }
       renderList();
@@ -463,12 +464,16 @@
   }
 
   function pickConversation(id) {
+    // The pick's own "assigned" news arrives before its answer: it is no surprise, so no second notice.
+    const known = S.knownIds.has(id);
+    S.knownIds.add(id);
     request({ type: "pick", conversation_id: id }).then(
       () => {
         toast({ title: T.picked, kind: "success" });
         select(id);
       },
       (error) => {
+        if (!known) S.knownIds.delete(id);
         const text = error.code === "already_assigned" ? T.picked_elsewhere : error.message;
         toast({ title: T.error, body: text, kind: "error" });
       }
@@ -614,6 +619,7 @@
     if (!S.conversations.has(id) && !S.queue.some((q) => q.id === id)) return;
     if (S.currentId && S.currentId !== id) stopTyping();
     S.currentId = id;
+    S.currentReassigned = false;
     store.set("current", id);
     const conv = S.conversations.get(id);
     S.currentState = conv ? conv.state : "open";
@@ -745,7 +751,7 @@
     let note = "";
     if (state === "waiting") note = conv && conv.customer_returned ? T.customer_returned_body.replace("%(name)s", conv.customer.name) + " " + T.reply_waiting : T.reply_waiting;
     else if (state === "wrap_up") note = T.reply_wrap_up;
-    else if (state === "closed") note = T.closed_readonly;
+    else if (state === "closed") note = S.currentReassigned ? T.unassigned : T.closed_readonly;
     banner.textContent = note;
     banner.hidden = !note;
     banner.dataset.kind = conv && conv.customer_returned && state === "waiting" ? "returned" : state;

@@ -27,8 +27,7 @@ def sent(monkeypatch):
         if target.startswith("cust.") and message.get("type") == events.FRAME:
             frames.append((target.split(".")[1], message["frame"]))
 
-    monkeypatch.setattr(events, "_send_now", lambda kind, target, message, group: record(target, message))
-    monkeypatch.setattr(events, "_send_many_now", lambda messages: [record(t, m) for t, m in messages])
+    monkeypatch.setattr(events, "_send_all", lambda messages: [record(t, m) for t, m, _group in messages])
     yield frames
     estimates.forget_rounds()
 

@@ -128,3 +128,64 @@ async def test_erase_closes_the_customers_open_sockets():
     counts = await db(privacy.erase_customer)(customer)
     assert counts["connections"] == 1 and counts["messages"] == 1
     assert await client.wait_closed() == 4403
+
+
+# --- the admin center's actions on customers ----------------------------------------------------------
+
+
+def admin_client(*, superuser: bool):
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Permission
+    from django.test import Client
+
+    user = get_user_model().objects.create_user("ada", password="pw", is_staff=True, is_superuser=superuser)
+    if not superuser:
+        user.user_permissions.add(Permission.objects.get(codename="view_customer"))
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+CUSTOMERS = "/admin/conversations/customer/"
+
+
+def test_admin_exports_one_customer_as_a_json_download():
+    _widget, _alice, carol, first, second, _other = carol_with_history()
+    client = admin_client(superuser=True)
+    response = client.post(CUSTOMERS, {"action": "export_data", "_selected_action": [carol.pk]})
+    assert response.status_code == 200
+    assert response["Content-Disposition"] == f'attachment; filename="customer-{carol.pk}.json"'
+    data = json.loads(response.content)
+    expected = json.loads(json.dumps(privacy.export_customer(carol)))
+    assert data["format"] == expected["format"] and data["conversations"] == expected["conversations"]
+    assert (data["customer"]["subject"], data["customer"]["email"]) == ("carol-1", "carol@example.com")
+    assert [c["id"] for c in data["conversations"]] == [str(first.id), str(second.id)]
+
+
+def test_admin_erase_asks_first_then_erases_and_logs_who_did_it():
+    from django.contrib.admin.models import DELETION, LogEntry
+
+    _widget, alice, carol, _first, _second, other = carol_with_history()
+    client = admin_client(superuser=True)
+    asked = client.post(CUSTOMERS, {"action": "erase_data", "_selected_action": [carol.pk]})
+    assert asked.status_code == 200 and "Yes, erase" in asked.content.decode()
+    assert Customer.objects.filter(pk=carol.pk).exists()  # nothing happens before the confirmation
+
+    done = client.post(CUSTOMERS, {"action": "erase_data", "_selected_action": [carol.pk], "confirm": "yes"})
+    assert done.status_code == 302
+    assert not Customer.objects.filter(pk=carol.pk).exists()
+    assert not Conversation.objects.filter(customer_id=carol.pk).exists()
+    assert Customer.objects.filter(pk=other.pk).exists()
+    assert AgentProfile.objects.get(pk=alice.pk).used_capacity == 30  # only dave's conversation holds capacity
+    entry = LogEntry.objects.get(action_flag=DELETION, object_id=str(carol.pk))
+    assert entry.user.username == "ada"
+
+
+def test_admin_erase_needs_the_delete_permission_export_does_not():
+    _widget, _alice, carol, _first, _second, _other = carol_with_history()
+    client = admin_client(superuser=False)
+    page = client.get(CUSTOMERS).content.decode()
+    assert 'value="export_data"' in page and 'value="erase_data"' not in page
+    refused = client.post(CUSTOMERS, {"action": "erase_data", "_selected_action": [carol.pk], "confirm": "yes"})
+    assert refused.status_code in (200, 302)
+    assert Customer.objects.filter(pk=carol.pk).exists()
