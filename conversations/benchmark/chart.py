@@ -40,7 +40,7 @@ def render(reports: list[dict]) -> str:
         p99 = report["relay"]["latency_ms"]["p99"]
         offered = report["relay"]["paced"]["offered_msgs_per_s"]
         parts.append(f'<text x="16" y="{y + 32}" class="note">p99 {p99:,.0f} ms at {offered:.0f} msg/s offered</text>')
-        for name, colour, fn in BARS:
+        for _name, colour, fn in BARS:
             value = fn(report)
             w = max(1.0, plot_w * value / scale_max)
             parts.append(f'<rect x="{left}" y="{y}" width="{w:.1f}" height="{bar_h}" fill="{colour}" rx="3"/>')
