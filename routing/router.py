@@ -8,22 +8,27 @@ share the work instead of queueing behind each other) and then the chosen
 agent's row (``FOR UPDATE``, re-checking presence and capacity under that
 lock). Locks go conversation first, then agent, as in every service
 function. On SQLite every write transaction is ``BEGIN IMMEDIATE``
-(settings), which serialises them.
+(settings), which serialises them. On PostgreSQL two assignments can still
+deadlock on agent rows; the one PostgreSQL aborts is run again
+(``_assign_oldest``).
 """
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Iterable
 from datetime import datetime
 
-from django.db import models, transaction
+from django.db import OperationalError, models, transaction
 from django.db.models import Exists, ExpressionWrapper, F, IntegerField, OuterRef
 from django.utils import timezone
 
 from conversations.models import Conversation, State
 
 from .models import AgentProfile, Presence, Queue
+
+logger = logging.getLogger("parley.routing")
 
 
 def queue_is_open(queue: Queue, at: datetime | None = None) -> bool:
@@ -49,7 +54,37 @@ def _queued_push(queue_id) -> models.QuerySet:
     return Conversation.objects.filter(queue_id=queue_id, state=State.OPEN, workstream__distribution="push")
 
 
+DEADLOCK_RETRIES = 3
+
+
+def _deadlocked(error: OperationalError) -> bool:
+    """PostgreSQL aborted this transaction to break a deadlock (SQLSTATE 40P01)."""
+    return getattr(error.__cause__, "sqlstate", None) == "40P01"
+
+
 def _assign_oldest(queue: Queue) -> bool:
+    """``_assign_oldest_once``, again when PostgreSQL chose it to break a deadlock.
+
+    Two assignments can deadlock on agent rows: ``SELECT ... ORDER BY ... LIMIT 1
+    FOR UPDATE`` locks a row, re-checks it after waiting, and when another
+    transaction has filled that agent's capacity in the meantime moves on to the
+    next agent, keeping the first lock until commit. The aborted transaction
+    changed nothing, so it is run again (at most ``DEADLOCK_RETRIES`` times)."""
+    for attempt in range(DEADLOCK_RETRIES):
+        try:
+            return _assign_oldest_once(queue)
+        except OperationalError as error:
+            if (
+                attempt + 1 == DEADLOCK_RETRIES
+                or not _deadlocked(error)
+                or transaction.get_connection().in_atomic_block
+            ):
+                raise
+            logger.info("assignment in queue %s deadlocked; trying again", queue.pk)
+    return False
+
+
+def _assign_oldest_once(queue: Queue) -> bool:
     """Assign the oldest open push conversation of ``queue`` that a member
     can take; False when there is none.
 

@@ -365,3 +365,51 @@ def test_pick_of_an_unknown_conversation_is_not_found():
     with pytest.raises(services.ServiceError) as refused:
         services.pick(alice, uuid.uuid4())
     assert refused.value.code == "not_found"
+
+
+def test_an_assignment_postgresql_aborts_to_break_a_deadlock_runs_again(monkeypatch):
+    from types import SimpleNamespace
+
+    from django.db import OperationalError
+
+    queue = SimpleNamespace(pk=1)
+
+    class Deadlock(Exception):
+        sqlstate = "40P01"
+
+    class Other(Exception):
+        sqlstate = "57014"  # query cancelled: not ours to retry
+
+    def failing(cause):
+        error = OperationalError("deadlock detected")
+        error.__cause__ = cause
+        return error
+
+    calls = []
+
+    def once(queue):
+        calls.append(queue)
+        if len(calls) == 1:
+            raise failing(Deadlock())
+        return True
+
+    monkeypatch.setattr(router, "_assign_oldest_once", once)
+    assert router._assign_oldest(queue) is True
+    assert calls == [queue, queue]
+
+    def always(queue):
+        raise failing(Deadlock())
+
+    monkeypatch.setattr(router, "_assign_oldest_once", always)
+    with pytest.raises(OperationalError):
+        router._assign_oldest(queue)
+
+    def other(queue):
+        calls.append("other")
+        raise failing(Other())
+
+    calls.clear()
+    monkeypatch.setattr(router, "_assign_oldest_once", other)
+    with pytest.raises(OperationalError):
+        router._assign_oldest(queue)
+    assert calls == ["other"]
