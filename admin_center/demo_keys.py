@@ -23,7 +23,7 @@ def ensure_demo_keys() -> tuple[str, str]:
     private_path, public_path = directory / PRIVATE_NAME, directory / PUBLIC_NAME
     if private_path.exists() and public_path.exists():
         return private_path.read_text(), public_path.read_text()
-    private_pem, public_pem = _generate()
+    private_pem, public_pem = generate_key_pair()
     directory.mkdir(parents=True, exist_ok=True)
     # Write under temporary names and rename: concurrent first calls end with one consistent pair.
     suffix = f".{os.getpid()}.tmp"
@@ -41,17 +41,23 @@ def ensure_demo_keys() -> tuple[str, str]:
     return private_pem, public_pem
 
 
-def _generate() -> tuple[str, str]:
+def pem_pair(private_key) -> tuple[str, str]:
+    """(private PKCS#8 PEM, public SubjectPublicKeyInfo PEM) of a ``cryptography`` private key."""
     from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric import rsa
 
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    private_pem = key.private_bytes(
+    private_pem = private_key.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     ).decode()
     public_pem = (
-        key.public_key()
+        private_key.public_key()
         .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
         .decode()
     )
     return private_pem, public_pem
+
+
+def generate_key_pair() -> tuple[str, str]:
+    """A new RSA-2048 key pair for signing customer tokens (RS256), as PEM text."""
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    return pem_pair(rsa.generate_private_key(public_exponent=65537, key_size=2048))

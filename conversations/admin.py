@@ -18,7 +18,7 @@ from conversations.models import Conversation, ConversationEvent, Customer
 from routing.models import AgentProfile
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+class ReadOnly:
     """Conversations are changed by customers, agents and the service layer, never by editing rows."""
 
     def has_add_permission(self, request, obj=None) -> bool:
@@ -31,22 +31,17 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         return False
 
 
-class ConversationEventInline(admin.TabularInline):
+class ReadOnlyAdmin(ReadOnly, admin.ModelAdmin):
+    pass
+
+
+class ConversationEventInline(ReadOnly, admin.TabularInline):
     model = ConversationEvent
     verbose_name_plural = _("state history")
     fields = ["created_at", "from_state", "to_state", "actor_role", "actor_name", "reason"]
     readonly_fields = fields
     ordering = ["created_at", "id"]
     extra = 0
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
 
 class ReassignForm(forms.Form):

@@ -13,8 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
+from admin_center.demo_keys import generate_key_pair
 
 from . import load
 
@@ -33,17 +32,6 @@ class Options:
 
 
 Setup = Callable[[str, dict], dict]
-
-
-def key_pair() -> tuple[str, str]:
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    private_pem = key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    ).decode()
-    public_pem = (
-        key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
-    ).decode()
-    return private_pem, public_pem
 
 
 def machine() -> dict:
@@ -172,7 +160,7 @@ async def run(urls: list[str], setup: Setup, options: Options, log: Callable[[st
     run_id = uuid.uuid4().hex[:6]
     n = options.conversations
     agents = options.agents or max(2, -(-n // 20))
-    private_pem, public_pem = key_pair()
+    private_pem, public_pem = generate_key_pair()
     password = secrets.token_urlsafe(18)
     started_at = datetime.now(UTC)
     report: dict = {

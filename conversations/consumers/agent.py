@@ -10,7 +10,7 @@ from routing.models import AgentProfile
 
 from .. import services
 from ..serializers import message_dict
-from .base import FrameConsumer, client_ip, db, events, field_bool, field_int, field_str
+from .base import FrameConsumer, client_ip, db, events, field_bool, field_int, field_str, page_frame
 
 
 def _load_agent(user) -> AgentProfile | None:
@@ -143,16 +143,7 @@ class AgentConsumer(FrameConsumer):
 
     def _page_sync(self, kind: str, conversation_id, cursor: int, limit: int) -> dict:
         conversation = services.access_conversation_for_agent(self.agent, conversation_id)
-        if kind == "sync":
-            messages, has_more = services.messages_after(conversation, cursor, limit)
-        else:
-            messages, has_more = services.messages_before(conversation, cursor, limit)
-        return {
-            "type": kind,
-            "conversation_id": str(conversation.id),
-            "messages": [message_dict(m) for m in messages],
-            "has_more": has_more,
-        }
+        return page_frame(kind, conversation, cursor, limit)
 
     # --- news ------------------------------------------------------------------------
 

@@ -13,7 +13,8 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
-from .. import events, timers
+from .. import events, services, timers
+from ..serializers import message_dict
 from ..services import ServiceError
 
 logger = logging.getLogger("parley.sockets")
@@ -32,6 +33,20 @@ def db(func):
             return func(*args, **kwargs)
 
     return database_sync_to_async(batched, thread_sensitive=_one_database_thread())
+
+
+def page_frame(kind: str, conversation, cursor: int, limit: int) -> dict:
+    """The answer to ``sync`` (messages after ``cursor``) or ``history`` (before it)."""
+    if kind == "sync":
+        messages, has_more = services.messages_after(conversation, cursor, limit)
+    else:
+        messages, has_more = services.messages_before(conversation, cursor, limit)
+    return {
+        "type": kind,
+        "conversation_id": str(conversation.id),
+        "messages": [message_dict(m) for m in messages],
+        "has_more": has_more,
+    }
 
 
 def _one_database_thread() -> bool:

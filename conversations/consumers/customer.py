@@ -11,7 +11,7 @@ from admin_center.models import ChatWidget
 from .. import identity, services
 from ..models import Mode, State
 from ..serializers import message_dict
-from .base import BadFrame, FrameConsumer, client_ip, db, events, field_bool, field_int
+from .base import BadFrame, FrameConsumer, client_ip, db, events, field_bool, field_int, page_frame
 
 CLOSE_AUTH = 4401
 CLOSE_HELLO_TIMEOUT = 4408
@@ -167,16 +167,7 @@ class CustomerConsumer(FrameConsumer):
         )
         if conversation is None:
             return {"type": kind, "messages": [], "has_more": False}
-        if kind == "sync":
-            messages, has_more = services.messages_after(conversation, cursor, limit)
-        else:
-            messages, has_more = services.messages_before(conversation, cursor, limit)
-        return {
-            "type": kind,
-            "conversation_id": str(conversation.id),
-            "messages": [message_dict(m) for m in messages],
-            "has_more": has_more,
-        }
+        return page_frame(kind, conversation, cursor, limit)
 
     async def on_typing(self, frame: dict):
         self._require_hello()

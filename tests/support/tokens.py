@@ -6,28 +6,17 @@ import time
 from functools import lru_cache
 
 import jwt
-from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-
-def _pems(private_key) -> tuple[str, str]:
-    private_pem = private_key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    ).decode()
-    public_pem = (
-        private_key.public_key()
-        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
-        .decode()
-    )
-    return private_pem, public_pem
+from admin_center.demo_keys import pem_pair
 
 
 @lru_cache(maxsize=4)
 def make_key_pair(kind: str = "rsa", seed: int = 0) -> tuple[str, str]:
     """(private_pem, public_pem); cached per (kind, seed) because RSA generation is slow."""
     if kind == "ec":
-        return _pems(ec.generate_private_key(ec.SECP256R1()))
-    return _pems(rsa.generate_private_key(public_exponent=65537, key_size=2048))
+        return pem_pair(ec.generate_private_key(ec.SECP256R1()))
+    return pem_pair(rsa.generate_private_key(public_exponent=65537, key_size=2048))
 
 
 def customer_token(
