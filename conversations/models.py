@@ -133,10 +133,12 @@ class Conversation(models.Model):
         verbose_name_plural = _("conversations")
         ordering = ["-updated_at"]
         constraints = [
+            # The customer's current conversation. One in wrap-up has ended for the customer: their
+            # next message starts a new conversation while the agent finishes the old one.
             models.UniqueConstraint(
                 fields=["customer", "workstream"],
-                condition=~models.Q(state="closed"),
-                name="one_open_conversation_per_customer_and_workstream",
+                condition=models.Q(state__in=["open", "active", "waiting"]),
+                name="one_current_conversation_per_customer_and_workstream",
             ),
             models.CheckConstraint(
                 condition=models.Q(state="open") | models.Q(state="closed") | models.Q(agent__isnull=False),

@@ -310,7 +310,9 @@
     } else if (S.conv.id !== frame.conversation_id) {
       return;
     }
-    S.conv.state = frame.state;
+    // Wrap-up is the agent's after-work: for the customer the conversation has ended, and their next
+    // message starts a new one (as after "closed").
+    S.conv.state = frame.state === "wrap_up" ? "closed" : frame.state;
     if (frame.agent) S.conv.agent = frame.agent;
     if (frame.state === "closed" || frame.state === "wrap_up") {
       showTyping(false);

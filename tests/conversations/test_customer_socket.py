@@ -359,3 +359,32 @@ async def test_live_flow_with_agent(live_widget):
     assert (await agent.expect("capacity"))["used"] == 0
     await agent.close()
     await client.close()
+
+
+async def test_a_message_during_wrap_up_starts_a_new_conversation():
+    """For the customer a conversation in wrap-up has ended; the agent's after-work is not disturbed."""
+    widget = await db(factories.make_setup)(wrap_up_seconds=600)
+    queue = await db(lambda: widget.workstream.queue)()
+    profile = await db(factories.make_agent)("alice", presence=Presence.AVAILABLE, queues=[queue])
+    agent, _ = await sockets.agent(profile)
+    client, welcome = await sockets.customer(widget)
+    await client.request({"type": "send", "client_id": "c1", "text": "Hi"})
+    first = (await agent.expect("assigned"))["conversation"]["id"]
+    assert (await agent.request({"type": "end", "conversation_id": first}))["type"] == "ok"
+    await client.expect("state", state="wrap_up")
+    await client.expect("notice", code="conversation_ended")
+
+    ack = await client.request({"type": "send", "client_id": "c2", "text": "One more thing"})
+    assert ack["type"] == "ack" and ack["message"]["seq"] == 1
+    second = ack["message"]["conversation_id"]
+    assert second != first
+    states = dict(await db(lambda: list(Conversation.objects.values_list("id", "state")))())
+    states = {str(k): v for k, v in states.items()}
+    assert states[first] == "wrap_up" and states[second] in ("open", "active")  # routed like any new one
+    assert (await db(Message.objects.filter(conversation_id=first).count)()) == 1
+
+    again, welcome = await sockets.customer(widget, visitor=welcome["visitor"])
+    assert welcome["conversation"]["id"] == second
+    assert (await agent.request({"type": "close", "conversation_id": first}))["type"] == "ok"
+    for socket in (again, client, agent):
+        await socket.close()
