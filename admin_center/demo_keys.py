@@ -8,6 +8,7 @@ second ``setup_demo`` and every server process agree on it.
 
 from __future__ import annotations
 
+import functools
 import os
 from pathlib import Path
 
@@ -61,3 +62,12 @@ def generate_key_pair() -> tuple[str, str]:
     from cryptography.hazmat.primitives.asymmetric import rsa
 
     return pem_pair(rsa.generate_private_key(public_exponent=65537, key_size=2048))
+
+
+@functools.lru_cache(maxsize=8)
+def signing_key(private_pem: str):
+    """The private key object of a PEM, for ``jwt.encode``. Loading and checking an RSA key from PEM
+    costs about 30 ms, so a signer that passes the PEM itself pays that for every token."""
+    from cryptography.hazmat.primitives import serialization
+
+    return serialization.load_pem_private_key(private_pem.encode(), password=None)

@@ -26,6 +26,8 @@ from collections.abc import Awaitable, Callable
 import jwt
 from websockets.asyncio.client import connect
 
+from admin_center.demo_keys import signing_key
+
 TEXT = "Hello, I have a question about my order number 12345, can you help?"
 OPEN_TIMEOUT = 30
 
@@ -276,7 +278,7 @@ def customer_token(private_pem: str, subject: str) -> str:
     now = int(time.time())
     return jwt.encode(
         {"sub": subject, "iat": now, "exp": now + 6 * 3600, "name": f"Customer {subject}"},
-        private_pem,
+        signing_key(private_pem),
         algorithm="RS256",
     )
 

@@ -118,7 +118,7 @@ def live(request: HttpRequest) -> HttpResponse:
 @demo_only
 def token(request: HttpRequest) -> JsonResponse:
     """The demo shop's token endpoint: a JWT for its signed-in demo customer."""
-    from admin_center.demo_keys import ensure_demo_keys
+    from admin_center.demo_keys import ensure_demo_keys, signing_key
 
     sub, name, email = demo_customer(request)
     widget = _widget(PERSISTENT_WIDGET)
@@ -128,7 +128,7 @@ def token(request: HttpRequest) -> JsonResponse:
     if issuer:
         claims["iss"] = issuer
     private_pem, _public_pem = ensure_demo_keys()
-    signed = jwt.encode(claims, private_pem, algorithm="RS256")
+    signed = jwt.encode(claims, signing_key(private_pem), algorithm="RS256")
     response = JsonResponse({"token": signed, "expires_in": TOKEN_LIFETIME_SECONDS, "customer": name})
     return response
 

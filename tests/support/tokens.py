@@ -8,7 +8,7 @@ from functools import lru_cache
 import jwt
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-from admin_center.demo_keys import pem_pair
+from admin_center.demo_keys import pem_pair, signing_key
 
 
 @lru_cache(maxsize=4)
@@ -39,4 +39,5 @@ def customer_token(
     if iss is not None:
         claims["iss"] = iss
     claims.update(extra or {})
-    return jwt.encode(claims, private_pem, algorithm=alg)
+    key = signing_key(private_pem) if alg.startswith(("RS", "ES", "PS")) else private_pem
+    return jwt.encode(claims, key, algorithm=alg)
