@@ -655,6 +655,7 @@
         const { messages, has_more, ...summary } = answer.conversation;
         if (S.conversations.has(id)) S.conversations.set(id, { ...S.conversations.get(id), ...summary });
         addMessages(id, messages);
+        flushOutbox(id); // replies written here while the socket was down (a resend is harmless)
         if (id === S.currentId) {
           S.currentState = summary.state;
           renderConversationHeader();

@@ -374,6 +374,47 @@ class RawCustomer:
         self.connection.close()
 
 
+def test_replies_written_while_disconnected_go_out_once_in_every_conversation(server, new_page):
+    """The server goes away while alice answers two customers, switching between them: when it is
+    back, both replies reach their customer exactly once."""
+    agent = open_workspace(new_page(1280, 800), server, "alice")
+    go_available(agent)
+    tag = uuid.uuid4().hex[:6]
+    chats = {}
+    for name in ("erin", "fred"):
+        chat = shop(new_page(), server, f"demo-{name}-{tag}")
+        send_text(chat, f"Question from {name} {tag}")
+        wait_delivered(chat, 1)
+        chats[name] = chat
+    entries = {name: agent.locator("#list-active .conv-item", has_text=f"Question from {name} {tag}") for name in chats}
+    entries["erin"].locator("button").click()
+    agent.locator("#message-list .bubble", has_text=f"Question from erin {tag}").wait_for()
+
+    server.stop()
+    agent.locator("#ws[data-connection=reconnecting]").wait_for(state="attached")
+    composer = agent.locator("#composer-input")
+    composer.fill(f"Answer for erin {tag}")
+    composer.press("Enter")
+    agent.locator("#message-list .msg.pending .bubble", has_text=f"Answer for erin {tag}").wait_for()
+    entries["fred"].locator("button").click()  # to another conversation before the reply went out
+    composer.fill(f"Answer for fred {tag}")
+    composer.press("Enter")
+    agent.locator("#message-list .msg.pending .bubble", has_text=f"Answer for fred {tag}").wait_for()
+
+    server.start()
+    agent.locator("#ws[data-connection=connected]").wait_for(state="attached", timeout=40000)
+    for name, chat in chats.items():
+        chat.locator(".msg .bubble", has_text=f"Answer for {name} {tag}").wait_for(timeout=40000)
+    agent.locator("#message-list .msg-agent:not(.pending) .bubble", has_text=f"Answer for fred {tag}").wait_for()
+    stored = server.shell(
+        "from conversations.models import Message; "
+        f"print(Message.objects.filter(text__startswith='Answer for', text__endswith='{tag}').count())"
+    )
+    assert stored.strip().splitlines()[-1] == "2"
+    for name, chat in chats.items():
+        assert chat.locator(".msg .bubble", has_text=f"Answer for {name} {tag}").count() == 1
+
+
 def test_screenshots_of_a_busy_workspace(server, new_page):
     """Runs last: leaves a conversation in the pick queue. Writes docs/images/workspace-*.png."""
     server.shell(
