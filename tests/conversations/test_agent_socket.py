@@ -95,7 +95,13 @@ async def test_persistent_life_cycle_set_aside_return_resume_end():
     assert (await agent.expect("capacity"))["used"] == 40
     await customer.expect("state", state="active")
     await agent.request({"type": "send", "conversation_id": conversation_id, "client_id": "a2", "text": "Shipped!"})
-    assert (await customer.expect("message"))["message"]["text"] == "Shipped!"
+    message = await customer.expect("message")
+    if message["message"]["text"] == "Any news?":
+        # Redis pub/sub may hand the news of "Any news?" to this socket, which joined just after it was
+        # stored: a repeat of what welcome already held (same seq), which clients ignore.
+        assert message["message"]["seq"] == 2
+        message = await customer.expect("message")
+    assert message["message"]["text"] == "Shipped!"
     assert (await agent.request({"type": "end", "conversation_id": conversation_id}))["type"] == "ok"
     await customer.expect("state", state="closed")
     await customer.expect("notice", code="conversation_ended")
