@@ -21,6 +21,7 @@ import contextlib
 import http.server
 import json
 import os
+import tempfile
 import threading
 import time
 import urllib.parse
@@ -34,7 +35,11 @@ from tests.support.tokens import customer_token
 
 CHROMIUM = "/usr/bin/chromium"
 ROOT = Path(__file__).resolve().parents[2]
-SCREENSHOTS = ROOT / "docs" / "images"
+# Screenshots go to a scratch directory so that a test run leaves the checkout
+# as it was; PARLEY_SCREENSHOTS_DIR=docs/images refreshes the docs' pictures.
+SCREENSHOTS = Path(
+    os.environ.get("PARLEY_SCREENSHOTS_DIR") or Path(tempfile.gettempdir()) / "parley-screenshots"
+).resolve()
 # No sandbox as root; no background traffic to hosts this machine cannot reach.
 CHROMIUM_ARGS = [
     "--no-sandbox",

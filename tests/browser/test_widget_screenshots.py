@@ -1,4 +1,5 @@
-"""The widget's states as a customer sees them, saved to docs/images/widget-*.png for the docs.
+"""The widget's states as a customer sees them, saved as widget-*.png
+(to docs/images/ with PARLEY_SCREENSHOTS_DIR=docs/images) for the docs.
 
 Each test also checks what the picture must show, so a broken state fails here
 instead of ending up in the README.

@@ -416,7 +416,7 @@ def test_replies_written_while_disconnected_go_out_once_in_every_conversation(se
 
 
 def test_screenshots_of_a_busy_workspace(server, new_page):
-    """Runs last: leaves a conversation in the pick queue. Writes docs/images/workspace-*.png."""
+    """Runs last: leaves a conversation in the pick queue. Writes workspace-*.png (see SCREENSHOTS)."""
     server.shell(
         "from routing.models import AgentProfile, Queue; "
         "Queue.objects.get(name='Pick desk').members.add(AgentProfile.objects.get(user__username='alice'))"
