@@ -14,7 +14,6 @@ Groups:
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import threading
 from typing import Any
@@ -47,40 +46,46 @@ def queue_group(queue_id: Any) -> str:
 _local = threading.local()
 
 
-@contextlib.contextmanager
-def batch():
-    """Collect the news of the transactions committed inside this block and send it in
-    one trip to the event loop when the block ends (the consumers run their database
-    work inside it). Without a batch, news goes out as each transaction commits."""
-    if getattr(_local, "pending", None) is not None:  # nested: the outer block sends
-        yield
-        return
+def collect(func, *args, **kwargs) -> tuple[Any, list[tuple[str, dict, bool]]]:
+    """``func(*args, **kwargs)``, keeping the news of the transactions it commits instead of sending it.
+
+    Returns ``(result, news)``; the caller sends the news with ``asend`` on its own event loop, which
+    saves a trip from the database thread to the loop per frame (the consumers' ``db()`` does this).
+    If ``func`` raises, the news of what it had committed goes out before the exception. Nested calls
+    leave the news to the outermost one."""
+    if getattr(_local, "pending", None) is not None:
+        return func(*args, **kwargs), []
     _local.pending = []
     try:
-        yield
-    finally:
+        result = func(*args, **kwargs)
+    except BaseException:
         pending, _local.pending = _local.pending, None
         if pending:
             _send_all(pending)
+        raise
+    pending, _local.pending = _local.pending, None
+    return result, pending
 
 
-def _send_all(messages: list[tuple[str, dict, bool]]) -> None:
-    """Send ``(target, message, is_group)`` in order, in one ``async_to_sync`` call."""
+async def asend(messages: list[tuple[str, dict, bool]]) -> None:
+    """Send ``(target, message, is_group)`` in order, from a coroutine."""
     layer = get_channel_layer()
-    if layer is None:
+    if layer is None or not messages:
         return
-
-    async def send_all() -> None:
+    try:
         for target, message, is_group in messages:
             if is_group:
                 await layer.group_send(target, message)
             else:
                 await layer.send(target, message)
-
-    try:
-        async_to_sync(send_all)()
     except Exception:  # the news is lost, the data is not: clients resync from the database
         logger.exception("channel layer send of %d message(s) failed", len(messages))
+
+
+def _send_all(messages: list[tuple[str, dict, bool]]) -> None:
+    """``asend`` from synchronous code (a database thread, a management command, a view)."""
+    if messages:
+        async_to_sync(asend)(messages)
 
 
 def committed_news(group_messages: list[tuple[str, dict]]) -> None:

@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from routing.models import AgentProfile, Presence
 
-from . import events, notices
+from . import events, notices, storage
 from .models import Connection, Conversation, ConversationEvent, Customer, Message, Mode, Role, State
 from .serializers import conversation_summary, iso, message_dict
 
@@ -319,26 +319,40 @@ def activate(conversation: Conversation, agent: AgentProfile, *, actor: Actor = 
 
 
 def _store_message(
-    conversation: Conversation, *, role: str, name: str, text: str, client_id: str | None, origin: str | None
+    conversation: Conversation,
+    *,
+    role: str,
+    name: str,
+    text: str,
+    client_id: str | None,
+    origin: str | None,
+    advanced_at: datetime | None = None,
 ) -> Message:
-    now = timezone.now()
-    conversation.last_seq += 1
-    message = Message.objects.create(
-        conversation=conversation,
-        seq=conversation.last_seq,
-        client_id=client_id,
-        sender_role=role,
-        sender_name=name,
-        text=text,
-        sent_at=now,
-    )
-    conversation.last_message_at = now
-    conversation.updated_at = now
-    fields = ["last_seq", "last_message_at", "updated_at"]
-    if role == Role.CUSTOMER:
-        conversation.last_customer_message_at = now
-        fields.append("last_customer_message_at")
-    conversation.save(update_fields=fields)
+    """Store the conversation's next message (its row locked by the caller) and announce it after
+    commit. ``advanced_at``: the caller already took the seq at that time (``storage.advance_current``)."""
+    now = advanced_at or timezone.now()
+    if storage.supported():
+        if advanced_at is None:
+            storage.advance(conversation, now, role=role)
+        message = storage.insert_message(conversation, role=role, name=name, text=text, client_id=client_id, now=now)
+    else:
+        conversation.last_seq += 1
+        message = Message.objects.create(
+            conversation=conversation,
+            seq=conversation.last_seq,
+            client_id=client_id,
+            sender_role=role,
+            sender_name=name,
+            text=text,
+            sent_at=now,
+        )
+        conversation.last_message_at = now
+        conversation.updated_at = now
+        fields = ["last_seq", "last_message_at", "updated_at"]
+        if role == Role.CUSTOMER:
+            conversation.last_customer_message_at = now
+            fields.append("last_customer_message_at")
+        conversation.save(update_fields=fields)
     events.to_conversation(conversation, {"type": "message", "message": message_dict(message)}, exclude=origin)
     return message
 
@@ -369,13 +383,21 @@ def customer_message(
     for attempt in range(2):
         try:
             with transaction.atomic():
-                conversation = _current_for_message(customer, workstream)
+                advanced_at = None
+                if attempt == 0 and storage.supported():
+                    # One statement locks the current conversation and takes its next seq; the
+                    # unique (conversation, client_id) constraint refuses a repeated client_id.
+                    advanced_at = timezone.now()
+                    conversation = storage.advance_current(customer, workstream, advanced_at)
+                    if conversation is None:
+                        advanced_at = None
+                else:
+                    conversation = _current_for_message(customer, workstream)
                 created = conversation is None
                 if created:
                     conversation = _open_conversation(customer, widget)
                 elif attempt:
-                    # The first attempt relies on the unique (conversation, client_id) constraint, which
-                    # saves a query per message; only a refused insert comes here to read the stored one.
+                    # Only a refused insert comes here: read the message stored with this client_id.
                     existing = conversation.messages.filter(client_id=client_id).first()
                     if existing is not None:
                         return existing, conversation, False
@@ -386,6 +408,7 @@ def customer_message(
                     text=text,
                     client_id=client_id,
                     origin=origin,
+                    advanced_at=advanced_at,
                 )
                 _mark_customer_returned(conversation)
                 if conversation.state == State.OPEN and not router.queue_is_open(conversation.queue):
@@ -541,6 +564,27 @@ def agent_message(
 ) -> tuple[Message, bool]:
     client_id = check_client_id(client_id)
     text = check_text(text)
+    conversation_id = _parse_id(conversation_id)
+    if storage.supported():
+        # The usual case in one statement: the agent's own active conversation, locked and its next seq
+        # taken. A repeated client_id (the unique constraint) or any refusal goes the checking way below.
+        try:
+            with transaction.atomic():
+                now = timezone.now()
+                conversation = storage.advance_for_agent(agent, conversation_id, now)
+                if conversation is not None:
+                    message = _store_message(
+                        conversation,
+                        role=Role.AGENT,
+                        name=agent.display_name,
+                        text=text,
+                        client_id=client_id,
+                        origin=origin,
+                        advanced_at=now,
+                    )
+                    return message, True
+        except IntegrityError:
+            pass
     with transaction.atomic():
         conversation = access_conversation_for_agent(agent, conversation_id, lock=True)
         existing = conversation.messages.filter(client_id=client_id).first()

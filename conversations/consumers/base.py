@@ -3,12 +3,14 @@ check and relaying channel-layer news."""
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import time
 from collections import Counter
 from urllib.parse import urlsplit
 
+from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
@@ -21,18 +23,21 @@ logger = logging.getLogger("parley.sockets")
 
 
 def db(func):
-    """``func`` in a database thread; the news of its transactions goes out in one batch.
+    """``func`` in a database thread; the news of the transactions it commits goes out from the event loop
+    when it returns (``events.collect``), before the caller answers the client.
 
     SQLite has one writer at a time, so all database work of the process runs in one thread (Channels'
     default). PostgreSQL serves many at once: the work runs in a pool of threads, each with its own
     connection, so one frame's round trips to the database do not hold up every other socket's frames
     (row locks keep each conversation's writes in order; clients order messages by ``seq``)."""
+    call = database_sync_to_async(functools.partial(events.collect, func), thread_sensitive=_one_database_thread())
 
-    def batched(*args, **kwargs):
-        with events.batch():
-            return func(*args, **kwargs)
+    async def run(*args, **kwargs):
+        result, news = await call(*args, **kwargs)
+        await events.asend(news)
+        return result
 
-    return database_sync_to_async(batched, thread_sensitive=_one_database_thread())
+    return run
 
 
 def page_frame(kind: str, conversation, cursor: int, limit: int) -> dict:
@@ -150,6 +155,16 @@ class FrameConsumer(AsyncWebsocketConsumer):
 
     commands: frozenset[str] = frozenset()
     groups_joined: list[str]
+
+    async def dispatch(self, message) -> None:
+        """Channels' own ``dispatch`` first runs ``close_old_connections()`` in the database thread for every
+        message: a thread trip for each frame and each piece of news, queued behind other sockets' database
+        work. These consumers touch the database only through ``db()``, which does that cleanup around every
+        call (``database_sync_to_async``), so here the handler runs at once."""
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
 
     async def websocket_connect(self, message) -> None:
         self.groups_joined = []

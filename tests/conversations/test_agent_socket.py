@@ -246,3 +246,32 @@ async def test_concurrent_customer_and_agent_sends_keep_seq_gapless():
     assert seqs == list(range(1, 32))
     for client in (agent, phone, laptop):
         await client.close()
+
+
+async def test_every_customer_message_reaches_the_assigned_agent_once():
+    """The first message opens the conversation; the later ones take the one-statement path
+    (conversations/storage.py), which must report the conversation's agent, state and seq right."""
+    widget, profile = await persistent_with_agent()
+    agent, _ = await sockets.agent(profile)
+    customer, _ = await sockets.customer(widget, token=token_for("erin"))
+    await customer.request({"type": "send", "client_id": "e1", "text": "one"})
+    conversation_id = (await agent.expect("assigned"))["conversation"]["id"]
+    for n in (2, 3):
+        ack = await customer.request({"type": "send", "client_id": f"e{n}", "text": f"text {n}"})
+        assert ack["message"]["seq"] == n and ack["message"]["conversation_id"] == conversation_id
+        news = await agent.expect("message")
+        assert news["message"] == ack["message"]
+    again = await customer.request({"type": "send", "client_id": "e2", "text": "text 2"})
+    assert again["type"] == "ack" and again["message"]["seq"] == 2
+    await agent.nothing("message")
+    reply = {"type": "send", "conversation_id": conversation_id, "client_id": "r1", "text": "reply"}
+    ack = await agent.request(reply)
+    assert ack["message"]["seq"] == 4 and ack["message"]["sender"]["role"] == "agent"
+    assert (await customer.expect("message"))["message"] == ack["message"]
+    assert (await agent.request(reply))["message"] == ack["message"]
+    await customer.nothing("message")
+    conversation = await db(Conversation.objects.get)(pk=conversation_id)
+    assert (conversation.state, conversation.agent_id, conversation.last_seq) == ("active", profile.id, 4)
+    assert conversation.last_message_at > conversation.last_customer_message_at
+    for client in (agent, customer):
+        await client.close()

@@ -1,0 +1,175 @@
+"""The message hot path in SQL: two statements per stored message (docs/performance.md).
+
+Storing a message takes the conversation's next ``seq`` and inserts the message. Through the ORM that
+was a locking ``SELECT`` of the whole row, an ``INSERT`` and an ``UPDATE``, each statement compiled
+anew for every message. Here it is one ``UPDATE ... RETURNING``, which takes the row lock and the next
+``seq`` at once, and one ``INSERT ... RETURNING id``; their text is built once per database vendor.
+PostgreSQL and SQLite 3.35 or newer have ``RETURNING``; with an older SQLite ``supported()`` is false and
+the service layer keeps the ORM path.
+
+Only the service layer calls these, inside its transaction: the rules (who may write, which state, what
+is announced) stay there.
+"""
+
+from __future__ import annotations
+
+import functools
+from datetime import datetime
+
+from django.db import connection
+
+from .models import Conversation, Message, Role, State
+
+# What the service layer reads from the conversation it writes in, in the model's field order
+# (``Model.from_db`` takes the values of a partial row in that order).
+_WANTED = {
+    "id",
+    "customer_id",
+    "workstream_id",
+    "queue_id",
+    "agent_id",
+    "state",
+    "mode",
+    "last_seq",
+    "customer_returned",
+}
+RETURNED = tuple(f.attname for f in Conversation._meta.concrete_fields if f.attname in _WANTED)
+CURRENT_STATES = (State.OPEN, State.ACTIVE, State.WAITING)
+_MESSAGE_FIELDS = [f.attname for f in Message._meta.concrete_fields]
+_INSERTED = [name for name in _MESSAGE_FIELDS if name != "id"]
+_FIELDS = {model: {f.attname: f for f in model._meta.concrete_fields} for model in (Conversation, Message)}
+
+
+def supported() -> bool:
+    return connection.features.can_return_columns_from_insert
+
+
+def _column(model, attname: str) -> str:
+    return connection.ops.quote_name(_FIELDS[model][attname].column)
+
+
+@functools.cache
+def _statements(vendor: str) -> dict[str, str]:
+    q = connection.ops.quote_name
+    conv = q(Conversation._meta.db_table)
+    returning = ", ".join(_column(Conversation, name) for name in RETURNED)
+
+    def advance(where: str, customer: bool) -> str:
+        sets = [f"{_column(Conversation, 'last_seq')} = {_column(Conversation, 'last_seq')} + 1"]
+        sets += [f"{_column(Conversation, name)} = %s" for name in ("last_message_at", "updated_at")]
+        if customer:
+            sets.append(f"{_column(Conversation, 'last_customer_message_at')} = %s")
+        # Identifiers from the models' metadata, quoted; every value is a parameter.
+        return f"UPDATE {conv} SET {', '.join(sets)} WHERE {where} RETURNING {returning}"  # noqa: S608
+
+    states = ", ".join(["%s"] * len(CURRENT_STATES))
+    current = (
+        f"{_column(Conversation, 'customer_id')} = %s AND {_column(Conversation, 'workstream_id')} = %s"
+        f" AND {_column(Conversation, 'state')} IN ({states})"
+    )
+    by_id = f"{_column(Conversation, 'id')} = %s"
+    agents_active = f"{by_id} AND {_column(Conversation, 'agent_id')} = %s AND {_column(Conversation, 'state')} = %s"
+    columns = ", ".join(_column(Message, n) for n in _INSERTED)
+    insert = f"INSERT INTO {q(Message._meta.db_table)} ({columns}) VALUES ({', '.join(['%s'] * len(_INSERTED))})"  # noqa: S608
+    return {
+        "current_customer": advance(current, customer=True),
+        "by_id_customer": advance(by_id, customer=True),
+        "by_id_other": advance(by_id, customer=False),
+        "agents_active": advance(agents_active, customer=False),
+        "insert": f"{insert} RETURNING {_column(Message, 'id')}",
+    }
+
+
+def _sql(name: str) -> str:
+    return _statements(connection.vendor)[name]
+
+
+def _db_value(model, attname: str, value):
+    return _FIELDS[model][attname].get_db_prep_value(value, connection)
+
+
+def _times(now: datetime, customer: bool) -> list:
+    moment = connection.ops.adapt_datetimefield_value(now)
+    return [moment] * (3 if customer else 2)
+
+
+def _conversation(row) -> Conversation:
+    """A conversation instance holding the returned fields; any other field is loaded on access, and
+    ``save(update_fields=...)`` writes only what it names."""
+    fields = _FIELDS[Conversation]
+    values = [fields[name].to_python(value) for name, value in zip(RETURNED, row, strict=True)]
+    return Conversation.from_db(connection.alias, list(RETURNED), values)
+
+
+def advance_current(customer, workstream, now: datetime) -> Conversation | None:
+    """Lock the customer's current conversation in ``workstream`` and take its next ``seq`` for a
+    customer message (``last_seq`` of the result); None when the customer has no current conversation."""
+    params = [
+        *_times(now, customer=True),
+        _db_value(Conversation, "customer_id", customer.pk),
+        workstream.pk,
+        *CURRENT_STATES,
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(_sql("current_customer"), params)
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    conversation = _conversation(row)
+    conversation.customer = customer
+    conversation.workstream = workstream
+    conversation.last_message_at = conversation.updated_at = now
+    conversation.last_customer_message_at = now
+    return conversation
+
+
+def advance_for_agent(agent, conversation_id, now: datetime) -> Conversation | None:
+    """Lock ``agent``'s active conversation ``conversation_id`` and take its next ``seq`` for the agent's
+    message; None when it is not theirs, not active, or does not exist (the caller finds out which)."""
+    params = [*_times(now, customer=False), _db_value(Conversation, "id", conversation_id), agent.pk, State.ACTIVE]
+    with connection.cursor() as cursor:
+        cursor.execute(_sql("agents_active"), params)
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    conversation = _conversation(row)
+    conversation.agent = agent
+    conversation.last_message_at = conversation.updated_at = now
+    return conversation
+
+
+def advance(conversation: Conversation, now: datetime, *, role: str) -> None:
+    """Take ``conversation``'s next ``seq`` (already locked by the caller's transaction); the instance is
+    brought up to date."""
+    customer = role == Role.CUSTOMER
+    params = [*_times(now, customer), _db_value(Conversation, "id", conversation.pk)]
+    with connection.cursor() as cursor:
+        cursor.execute(_sql("by_id_customer" if customer else "by_id_other"), params)
+        row = cursor.fetchone()
+    fresh = _conversation(row)
+    conversation.last_seq = fresh.last_seq
+    conversation.last_message_at = conversation.updated_at = now
+    if customer:
+        conversation.last_customer_message_at = now
+
+
+def insert_message(
+    conversation: Conversation, *, role: str, name: str, text: str, client_id: str | None, now: datetime
+) -> Message:
+    """Insert the message numbered ``conversation.last_seq``. A repeated ``client_id`` raises
+    ``IntegrityError`` (the unique constraint), which rolls the caller's transaction back."""
+    values = {
+        "conversation_id": conversation.pk,
+        "seq": conversation.last_seq,
+        "client_id": client_id,
+        "sender_role": role,
+        "sender_name": name,
+        "text": text,
+        "sent_at": now,
+    }
+    params = [_db_value(Message, name, values[name]) for name in _INSERTED]
+    with connection.cursor() as cursor:
+        cursor.execute(_sql("insert"), params)
+        (message_id,) = cursor.fetchone()
+    values["id"] = message_id
+    return Message.from_db(connection.alias, _MESSAGE_FIELDS, [values[name] for name in _MESSAGE_FIELDS])
