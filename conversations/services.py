@@ -353,8 +353,20 @@ def _store_message(
             conversation.last_customer_message_at = now
             fields.append("last_customer_message_at")
         conversation.save(update_fields=fields)
-    events.to_conversation(conversation, {"type": "message", "message": message_dict(message)}, exclude=origin)
+    _announce_message(conversation, message, origin)
     return message
+
+
+def _announce_message(conversation: Conversation, message: Message, origin: str | None) -> None:
+    events.to_conversation(conversation, {"type": "message", "message": message_dict(message)}, exclude=origin)
+
+
+def _after_customer_message(conversation: Conversation) -> None:
+    from routing import router
+
+    _mark_customer_returned(conversation)
+    if conversation.state == State.OPEN and not router.queue_is_open(conversation.queue):
+        _notice(conversation, "out_of_hours")
 
 
 def _mark_customer_returned(conversation: Conversation) -> None:
@@ -375,12 +387,23 @@ def customer_message(
     """Store a customer's message (creating and routing their conversation
     when they have none). Returns (message, conversation, stored_now); a
     repeated ``client_id`` returns the stored message and stores nothing."""
-    from routing import router
-
     client_id = check_client_id(client_id)
     text = check_text(text)
     workstream = widget.workstream
-    for attempt in range(2):
+    first_attempt = 0
+    if storage.one_statement():
+        try:
+            appended = storage.append_customer_message(
+                customer, workstream, now=timezone.now(), text=text, client_id=client_id
+            )
+        except IntegrityError:  # a repeated client_id: the second attempt below reads the stored message
+            appended, first_attempt = None, 1
+        if appended is not None:
+            conversation, message = appended
+            _announce_message(conversation, message, origin)
+            _after_customer_message(conversation)
+            return message, conversation, True
+    for attempt in range(first_attempt, 2):
         try:
             with transaction.atomic():
                 advanced_at = None
@@ -410,9 +433,7 @@ def customer_message(
                     origin=origin,
                     advanced_at=advanced_at,
                 )
-                _mark_customer_returned(conversation)
-                if conversation.state == State.OPEN and not router.queue_is_open(conversation.queue):
-                    _notice(conversation, "out_of_hours")
+                _after_customer_message(conversation)
             break
         except IntegrityError:
             # Another socket of this customer created the conversation or
@@ -565,7 +586,18 @@ def agent_message(
     client_id = check_client_id(client_id)
     text = check_text(text)
     conversation_id = _parse_id(conversation_id)
-    if storage.supported():
+    if storage.one_statement():
+        try:
+            appended = storage.append_agent_message(
+                agent, conversation_id, now=timezone.now(), text=text, client_id=client_id
+            )
+        except IntegrityError:  # a repeated client_id: read below
+            appended = None
+        if appended is not None:
+            conversation, message = appended
+            _announce_message(conversation, message, origin)
+            return message, True
+    elif storage.supported():
         # The usual case in one statement: the agent's own active conversation, locked and its next seq
         # taken. A repeated client_id (the unique constraint) or any refusal goes the checking way below.
         try:

@@ -37,11 +37,18 @@ RETURNED = tuple(f.attname for f in Conversation._meta.concrete_fields if f.attn
 CURRENT_STATES = (State.OPEN, State.ACTIVE, State.WAITING)
 _MESSAGE_FIELDS = [f.attname for f in Message._meta.concrete_fields]
 _INSERTED = [name for name in _MESSAGE_FIELDS if name != "id"]
+_GIVEN = [name for name in _INSERTED if name not in ("conversation_id", "seq")]  # not from the conversation row
 _FIELDS = {model: {f.attname: f for f in model._meta.concrete_fields} for model in (Conversation, Message)}
 
 
 def supported() -> bool:
     return connection.features.can_return_columns_from_insert
+
+
+def one_statement() -> bool:
+    """Whether ``append_*`` can store a message in one statement: PostgreSQL, outside a transaction (in
+    autocommit the statement is its own transaction; inside one, a refused insert would abort it)."""
+    return connection.vendor == "postgresql" and not connection.in_atomic_block
 
 
 def _column(model, attname: str) -> str:
@@ -59,6 +66,9 @@ def _statements(vendor: str) -> dict[str, str]:
         sets += [f"{_column(Conversation, name)} = %s" for name in ("last_message_at", "updated_at")]
         if customer:
             sets.append(f"{_column(Conversation, 'last_customer_message_at')} = %s")
+            # a customer writing in a waiting conversation has returned (the agent is told)
+            returned = _column(Conversation, "customer_returned")
+            sets.append(f"{returned} = CASE WHEN {_column(Conversation, 'state')} = %s THEN %s ELSE {returned} END")
         # Identifiers from the models' metadata, quoted; every value is a parameter.
         return f"UPDATE {conv} SET {', '.join(sets)} WHERE {where} RETURNING {returning}"  # noqa: S608
 
@@ -69,6 +79,18 @@ def _statements(vendor: str) -> dict[str, str]:
     )
     by_id = f"{_column(Conversation, 'id')} = %s"
     agents_active = f"{by_id} AND {_column(Conversation, 'agent_id')} = %s AND {_column(Conversation, 'state')} = %s"
+
+    def append(update: str) -> str:
+        # PostgreSQL: the UPDATE and the INSERT in one statement, atomic by itself (a data-modifying WITH)
+        names = ", ".join(_column(Message, n) for n in ["conversation_id", "seq", *_GIVEN])
+        casts = ", ".join(f"CAST(%s AS {_FIELDS[Message][n].cast_db_type(connection)})" for n in _GIVEN)
+        picked = ", ".join(f"c.{_column(Conversation, n)}" for n in RETURNED)
+        return (
+            f"WITH c AS ({update}), m AS (INSERT INTO {q(Message._meta.db_table)} ({names})"  # noqa: S608
+            f" SELECT c.{_column(Conversation, 'id')}, c.{_column(Conversation, 'last_seq')}, {casts} FROM c"
+            f" RETURNING {_column(Message, 'id')}) SELECT {picked}, m.{_column(Message, 'id')} FROM c, m"
+        )
+
     columns = ", ".join(_column(Message, n) for n in _INSERTED)
     insert = f"INSERT INTO {q(Message._meta.db_table)} ({columns}) VALUES ({', '.join(['%s'] * len(_INSERTED))})"  # noqa: S608
     return {
@@ -77,6 +99,8 @@ def _statements(vendor: str) -> dict[str, str]:
         "by_id_other": advance(by_id, customer=False),
         "agents_active": advance(agents_active, customer=False),
         "insert": f"{insert} RETURNING {_column(Message, 'id')}",
+        "append_current_customer": append(advance(current, customer=True)),
+        "append_agents_active": append(advance(agents_active, customer=False)),
     }
 
 
@@ -88,9 +112,10 @@ def _db_value(model, attname: str, value):
     return _FIELDS[model][attname].get_db_prep_value(value, connection)
 
 
-def _times(now: datetime, customer: bool) -> list:
+def _set_params(now: datetime, customer: bool) -> list:
+    """The parameters of the UPDATE's SET clause (see ``_statements``)."""
     moment = connection.ops.adapt_datetimefield_value(now)
-    return [moment] * (3 if customer else 2)
+    return [moment, moment, moment, State.WAITING, True] if customer else [moment, moment]
 
 
 def _conversation(row) -> Conversation:
@@ -105,7 +130,7 @@ def advance_current(customer, workstream, now: datetime) -> Conversation | None:
     """Lock the customer's current conversation in ``workstream`` and take its next ``seq`` for a
     customer message (``last_seq`` of the result); None when the customer has no current conversation."""
     params = [
-        *_times(now, customer=True),
+        *_set_params(now, customer=True),
         _db_value(Conversation, "customer_id", customer.pk),
         workstream.pk,
         *CURRENT_STATES,
@@ -126,7 +151,7 @@ def advance_current(customer, workstream, now: datetime) -> Conversation | None:
 def advance_for_agent(agent, conversation_id, now: datetime) -> Conversation | None:
     """Lock ``agent``'s active conversation ``conversation_id`` and take its next ``seq`` for the agent's
     message; None when it is not theirs, not active, or does not exist (the caller finds out which)."""
-    params = [*_times(now, customer=False), _db_value(Conversation, "id", conversation_id), agent.pk, State.ACTIVE]
+    params = [*_set_params(now, customer=False), _db_value(Conversation, "id", conversation_id), agent.pk, State.ACTIVE]
     with connection.cursor() as cursor:
         cursor.execute(_sql("agents_active"), params)
         row = cursor.fetchone()
@@ -142,12 +167,13 @@ def advance(conversation: Conversation, now: datetime, *, role: str) -> None:
     """Take ``conversation``'s next ``seq`` (already locked by the caller's transaction); the instance is
     brought up to date."""
     customer = role == Role.CUSTOMER
-    params = [*_times(now, customer), _db_value(Conversation, "id", conversation.pk)]
+    params = [*_set_params(now, customer), _db_value(Conversation, "id", conversation.pk)]
     with connection.cursor() as cursor:
         cursor.execute(_sql("by_id_customer" if customer else "by_id_other"), params)
         row = cursor.fetchone()
     fresh = _conversation(row)
     conversation.last_seq = fresh.last_seq
+    conversation.customer_returned = fresh.customer_returned
     conversation.last_message_at = conversation.updated_at = now
     if customer:
         conversation.last_customer_message_at = now
@@ -173,3 +199,49 @@ def insert_message(
         (message_id,) = cursor.fetchone()
     values["id"] = message_id
     return Message.from_db(connection.alias, _MESSAGE_FIELDS, [values[name] for name in _MESSAGE_FIELDS])
+
+
+def _append(
+    name: str, where: list, now: datetime, customer: bool, message: dict
+) -> tuple[Conversation, Message] | None:
+    message = {**message, "sent_at": now}
+    params = [*_set_params(now, customer), *where, *(_db_value(Message, n, message[n]) for n in _GIVEN)]
+    with connection.cursor() as cursor:
+        cursor.execute(_sql(name), params)
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    conversation = _conversation(row[:-1])
+    message.update(id=row[-1], conversation_id=conversation.pk, seq=conversation.last_seq)
+    conversation.last_message_at = conversation.updated_at = now
+    if customer:
+        conversation.last_customer_message_at = now
+    return conversation, Message.from_db(connection.alias, _MESSAGE_FIELDS, [message[n] for n in _MESSAGE_FIELDS])
+
+
+def append_customer_message(
+    customer, workstream, *, now: datetime, text: str, client_id: str | None
+) -> tuple[Conversation, Message] | None:
+    """PostgreSQL (``one_statement()``): lock the customer's current conversation, take its next ``seq``
+    and insert the message, in one statement. None when there is no current conversation; a repeated
+    ``client_id`` raises ``IntegrityError`` and changes nothing."""
+    where = [_db_value(Conversation, "customer_id", customer.pk), workstream.pk, *CURRENT_STATES]
+    message = {"client_id": client_id, "sender_role": Role.CUSTOMER, "sender_name": customer.display_name, "text": text}
+    appended = _append("append_current_customer", where, now, True, message)
+    if appended is not None:
+        appended[0].customer = customer
+        appended[0].workstream = workstream
+    return appended
+
+
+def append_agent_message(
+    agent, conversation_id, *, now: datetime, text: str, client_id: str | None
+) -> tuple[Conversation, Message] | None:
+    """``append_customer_message`` for ``agent``'s active conversation ``conversation_id``; None when it is
+    not theirs, not active, or does not exist."""
+    where = [_db_value(Conversation, "id", conversation_id), agent.pk, State.ACTIVE]
+    message = {"client_id": client_id, "sender_role": Role.AGENT, "sender_name": agent.display_name, "text": text}
+    appended = _append("append_agents_active", where, now, False, message)
+    if appended is not None:
+        appended[0].agent = agent
+    return appended
