@@ -172,6 +172,9 @@ PARLEY_MAX_TEXT_CHARS = 4000
 PARLEY_HISTORY_PAGE_MAX = env.int("PARLEY_HISTORY_PAGE_MAX", default=100)
 PARLEY_SYNC_PAGE_MAX = 200
 PARLEY_WELCOME_MESSAGES = 50
+# PostgreSQL: threads (each with its own database connection) that run the sockets' database work in
+# one server process. SQLite always uses one (one writer at a time).
+PARLEY_DB_THREADS = env.int("PARLEY_DB_THREADS", default=2)
 # Sockets per client IP address (widget and workspace); 0 disables the limit.
 PARLEY_MAX_SOCKETS_PER_IP = env.int("PARLEY_MAX_SOCKETS_PER_IP", default=200)
 # Demo website at /demo/ and its token endpoint: on only where the demo configuration is loaded.

@@ -8,6 +8,7 @@ import json
 import logging
 import time
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import urlsplit
 
 from channels.consumer import get_handler_name
@@ -30,7 +31,12 @@ def db(func):
     default). PostgreSQL serves many at once: the work runs in a pool of threads, each with its own
     connection, so one frame's round trips to the database do not hold up every other socket's frames
     (row locks keep each conversation's writes in order; clients order messages by ``seq``)."""
-    call = database_sync_to_async(functools.partial(events.collect, func), thread_sensitive=_one_database_thread())
+    if _one_database_thread():
+        call = database_sync_to_async(functools.partial(events.collect, func))
+    else:
+        call = database_sync_to_async(
+            functools.partial(events.collect, func), thread_sensitive=False, executor=_database_threads()
+        )
 
     async def run(*args, **kwargs):
         result, news = await call(*args, **kwargs)
@@ -52,6 +58,12 @@ def page_frame(kind: str, conversation, cursor: int, limit: int) -> dict:
         "messages": [message_dict(m) for m in messages],
         "has_more": has_more,
     }
+
+
+@functools.cache
+def _database_threads() -> ThreadPoolExecutor:
+    """PostgreSQL: the pool of ``PARLEY_DB_THREADS`` threads the consumers' database work runs in."""
+    return ThreadPoolExecutor(max_workers=settings.PARLEY_DB_THREADS, thread_name_prefix="parley-db")
 
 
 def _one_database_thread() -> bool:
