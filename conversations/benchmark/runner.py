@@ -67,6 +67,23 @@ def _cpu_ms(before: list[dict] | None, after: list[dict] | None, messages: int) 
     return round(spent * 1000 / messages, 3)
 
 
+async def _closed_loop(side, urls: list[str], n: int, seconds: float) -> dict:
+    """``load.saturated_phase`` plus the CPU the server processes and this client spent in it, in cores
+    (CPU seconds per second): on a machine where both share the cores, this shows which side ran out."""
+    before, own_before = await load.server_stats(urls), sum(os.times()[:2])
+    started = time.perf_counter()
+    result = await load.saturated_phase(side, n, seconds)
+    wall = time.perf_counter() - started
+    after, own_after = await load.server_stats(urls), sum(os.times()[:2])
+    server = sum(s["cpu_s"] for s in after) - sum(s["cpu_s"] for s in before) if before and after else None
+    result["cores"] = {
+        "server": None if server is None else round(server / wall, 2),
+        "client": round((own_after - own_before) / wall, 2),
+        "machine": os.cpu_count(),
+    }
+    return result
+
+
 async def _timed(coro) -> tuple[float, object]:
     started = time.perf_counter()
     result = await coro
@@ -206,7 +223,7 @@ async def run(urls: list[str], setup: Setup, options: Options, log: Callable[[st
         "cpu_ms_per_message": _cpu_ms(stats_before, stats_after, relay_paced["acks"]),
     }
     log(f"relay: closed loop for {options.saturate_seconds} s")
-    relay_saturated = await load.saturated_phase(side, n, options.saturate_seconds)
+    relay_saturated = await _closed_loop(side, urls, n, options.saturate_seconds)
     report["relay"] = {
         "msgs_per_s": relay_saturated["msgs_per_s"],
         "latency_ms": relay_paced["latency_ms"],
@@ -228,7 +245,7 @@ async def run(urls: list[str], setup: Setup, options: Options, log: Callable[[st
         before = await load.server_stats(urls)
         paced = await load.paced_phase(anchor, n, options.rate, options.seconds)
         after = await load.server_stats(urls)
-        saturated = await load.saturated_phase(anchor, n, options.saturate_seconds)
+        saturated = await _closed_loop(anchor, urls, n, options.saturate_seconds)
         await anchor.close()
         anchors[name] = {
             "msgs_per_s": saturated["msgs_per_s"],
@@ -282,6 +299,12 @@ def table(report: dict) -> str:
         f"server RSS: {_fmt(report['server']['rss_mb'])} MB in {report['server']['processes']} process(es);"
         f" server CPU per message {_fmt(report['server']['cpu_ms_per_message'])} ms",
     ]
+    cores = relay["saturated"].get("cores")
+    if cores:
+        lines.append(
+            f"closed loop CPU: server {_fmt(cores['server'])} cores, this client {_fmt(cores['client'])} cores"
+            f" (machine: {_fmt(cores['machine'])})"
+        )
     if "history_probe" in report:
         for name, part in report["history_probe"].items():
             lines.append(
