@@ -14,6 +14,7 @@ Groups:
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 from typing import Any
@@ -25,7 +26,7 @@ from django.db import transaction
 logger = logging.getLogger("parley.events")
 
 # Channel-layer message types handled by the consumers.
-FRAME = "parley.frame"  # {"frame": {...}, "exclude": channel_name | None}
+FRAME = "parley.frame"  # frame_event(): {"text": JSON, "exclude": channel_name | None[, "conversation_id"]}
 CLOSE = "parley.close"  # {"code": 4409}
 QUEUE_CHANGED = "parley.queue_changed"  # agent consumers recompute their pick queue
 CONNECTION_CHECK = "parley.customer_connected"  # internal, see consumers
@@ -105,15 +106,30 @@ def _deferred(target: str, message: dict, *, group: bool = True) -> None:
     transaction.on_commit(lambda: _committed([(target, message, group)]))
 
 
+def encode(frame: dict) -> str:
+    """A frame as the JSON text sent on a socket."""
+    return json.dumps(frame, ensure_ascii=False, separators=(",", ":"))
+
+
+def frame_event(frame: dict, exclude: str | None = None) -> dict:
+    """The channel-layer message that carries ``frame`` to sockets: encoded once here, sent as it is by
+    every socket that receives it (``exclude``: the one socket that must not). A ``state`` frame names
+    its conversation for the widget sockets that follow it."""
+    event = {"type": FRAME, "text": encode(frame), "exclude": exclude}
+    if frame.get("type") == "state" and frame.get("conversation_id"):
+        event["conversation_id"] = frame["conversation_id"]
+    return event
+
+
 def to_customer(customer_id: Any, workstream_id: Any, frame: dict, *, exclude: str | None = None) -> None:
-    _deferred(customer_group(customer_id, workstream_id), {"type": FRAME, "frame": frame, "exclude": exclude})
+    _deferred(customer_group(customer_id, workstream_id), frame_event(frame, exclude))
 
 
 def to_customers(frames: list[tuple[Any, Any, dict]]) -> None:
     """Many ``(customer_id, workstream_id, frame)`` in one channel-layer call
     after commit (queue position rounds: one frame per queued customer)."""
     messages = [
-        (customer_group(customer_id, workstream_id), {"type": FRAME, "frame": frame, "exclude": None}, True)
+        (customer_group(customer_id, workstream_id), frame_event(frame), True)
         for customer_id, workstream_id, frame in frames
     ]
     if messages:
@@ -121,14 +137,15 @@ def to_customers(frames: list[tuple[Any, Any, dict]]) -> None:
 
 
 def to_agent(agent_id: Any, frame: dict, *, exclude: str | None = None) -> None:
-    _deferred(agent_group(agent_id), {"type": FRAME, "frame": frame, "exclude": exclude})
+    _deferred(agent_group(agent_id), frame_event(frame, exclude))
 
 
 def to_conversation(conversation, frame: dict, *, exclude: str | None = None) -> None:
-    """Every socket of the conversation: the customer's and the assigned agent's."""
-    to_customer(conversation.customer_id, conversation.workstream_id, frame, exclude=exclude)
+    """Every socket of the conversation: the customer's and the assigned agent's (one encoding for both)."""
+    event = frame_event(frame, exclude)
+    _deferred(customer_group(conversation.customer_id, conversation.workstream_id), event)
     if conversation.agent_id:
-        to_agent(conversation.agent_id, frame, exclude=exclude)
+        _deferred(agent_group(conversation.agent_id), event)
 
 
 def queue_changed(queue_id: Any) -> None:

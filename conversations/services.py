@@ -277,7 +277,7 @@ def announce_capacity(agent_id) -> None:
     def send() -> None:
         total, used = AgentProfile.objects.values_list("capacity", "used_capacity").get(pk=agent_id)
         frame = {"type": "capacity", "total": total, "used": used}
-        events.committed_news([(events.agent_group(agent_id), {"type": events.FRAME, "frame": frame, "exclude": None})])
+        events.committed_news([(events.agent_group(agent_id), events.frame_event(frame))])
 
     transaction.on_commit(send)
 

@@ -217,7 +217,7 @@ class FrameConsumer(AsyncWebsocketConsumer):
         self.groups_joined = []
 
     async def send_json(self, frame: dict) -> None:
-        await self.send(text_data=json.dumps(frame, ensure_ascii=False, separators=(",", ":")))
+        await self.send(text_data=events.encode(frame))
 
     async def send_error(self, code: str, message: str, frame: dict | None = None) -> None:
         error = {"type": "error", "code": code, "message": message}
@@ -292,7 +292,7 @@ class FrameConsumer(AsyncWebsocketConsumer):
 
     async def parley_frame(self, event) -> None:
         if event.get("exclude") != self.channel_name:
-            await self.send_json(event["frame"])
+            await self.send(text_data=event["text"])
 
     async def parley_close(self, event) -> None:
         await self.close(code=event.get("code", 1000))

@@ -182,7 +182,6 @@ class CustomerConsumer(FrameConsumer):
         return {"type": "ok"}
 
     async def parley_frame(self, event) -> None:
-        frame = event["frame"]
-        if frame.get("type") == "state" and frame.get("conversation_id"):
-            self.conversation_id = frame["conversation_id"]
+        if event.get("conversation_id"):  # a state frame: the conversation this widget follows now
+            self.conversation_id = event["conversation_id"]
         await super().parley_frame(event)

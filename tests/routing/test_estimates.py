@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import timedelta
 
@@ -25,7 +26,7 @@ def sent(monkeypatch):
 
     def record(target: str, message: dict) -> None:
         if target.startswith("cust.") and message.get("type") == events.FRAME:
-            frames.append((target.split(".")[1], message["frame"]))
+            frames.append((target.split(".")[1], json.loads(message["text"])))
 
     monkeypatch.setattr(events, "_send_all", lambda messages: [record(t, m) for t, m, _group in messages])
     yield frames

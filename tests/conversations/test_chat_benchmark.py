@@ -1,0 +1,45 @@
+"""``chat_benchmark`` with tiny numbers: it runs its own server and writes the report other tools read
+(docs/performance.md has the real figures; nothing here asserts a speed)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_chat_benchmark_reports_every_figure_and_loses_nothing(tmp_path):
+    out = tmp_path / "report.json"
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
+    env.update(DEBUG="true", SECRET_KEY="benchmark-smoke-test-key")
+    done = subprocess.run(
+        [sys.executable, "manage.py", "chat_benchmark", "--conversations", "6", "--rate", "2", "--seconds", "2"]
+        + ["--saturate-seconds", "1", "--json", str(out)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "relay / group relay" in done.stdout
+    report = json.loads(out.read_text())
+    relay = report["relay"]
+    assert relay["paced"]["lost"] == 0 and relay["paced"]["acks"] == relay["paced"]["sent"] > 0
+    assert relay["msgs_per_s"] > 0
+    assert set(relay["latency_ms"]) >= {"p50", "p95", "p99"}
+    assert relay["latency_ms"]["p50"] <= relay["latency_ms"]["p99"]
+    assert report["connections"] == 6 + report["params"]["agents"]
+    assert report["server"]["rss_mb"] > 0
+    # the messages' own statements: BEGIN, the UPDATE that takes the seq, the INSERT (SQLite)
+    assert 2.5 <= report["queries_per_message"] <= 4
+    for name in ("group_relay", "echo"):
+        assert report["anchor"][name]["msgs_per_s"] > 0 and report["anchor"][name]["paced"]["lost"] == 0
+    assert report["relay_vs_group_relay"] == round(
+        relay["msgs_per_s"] / report["anchor"]["group_relay"]["msgs_per_s"], 3
+    )
+    assert relay["saturated"]["cores"]["client"] > 0
