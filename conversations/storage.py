@@ -118,48 +118,44 @@ def _set_params(now: datetime, customer: bool) -> list:
     return [moment, moment, moment, State.WAITING, True] if customer else [moment, moment]
 
 
-def _conversation(row) -> Conversation:
-    """A conversation instance holding the returned fields; any other field is loaded on access, and
-    ``save(update_fields=...)`` writes only what it names."""
+def _conversation(row, now: datetime, customer: bool) -> Conversation:
+    """A conversation instance holding the returned fields (and the times just set); any other field is
+    loaded on access, and ``save(update_fields=...)`` writes only what it names."""
     fields = _FIELDS[Conversation]
     values = [fields[name].to_python(value) for name, value in zip(RETURNED, row, strict=True)]
-    return Conversation.from_db(connection.alias, list(RETURNED), values)
+    conversation = Conversation.from_db(connection.alias, list(RETURNED), values)
+    conversation.last_message_at = conversation.updated_at = now
+    if customer:
+        conversation.last_customer_message_at = now
+    return conversation
+
+
+def _advance(name: str, where: list, now: datetime, customer: bool) -> Conversation | None:
+    """Run the UPDATE ``name`` (``where``: its WHERE parameters); the updated conversation or None."""
+    with connection.cursor() as cursor:
+        cursor.execute(_sql(name), [*_set_params(now, customer), *where])
+        row = cursor.fetchone()
+    return None if row is None else _conversation(row, now, customer)
 
 
 def advance_current(customer, workstream, now: datetime) -> Conversation | None:
     """Lock the customer's current conversation in ``workstream`` and take its next ``seq`` for a
     customer message (``last_seq`` of the result); None when the customer has no current conversation."""
-    params = [
-        *_set_params(now, customer=True),
-        _db_value(Conversation, "customer_id", customer.pk),
-        workstream.pk,
-        *CURRENT_STATES,
-    ]
-    with connection.cursor() as cursor:
-        cursor.execute(_sql("current_customer"), params)
-        row = cursor.fetchone()
-    if row is None:
-        return None
-    conversation = _conversation(row)
-    conversation.customer = customer
-    conversation.workstream = workstream
-    conversation.last_message_at = conversation.updated_at = now
-    conversation.last_customer_message_at = now
+    where = [_db_value(Conversation, "customer_id", customer.pk), workstream.pk, *CURRENT_STATES]
+    conversation = _advance("current_customer", where, now, customer=True)
+    if conversation is not None:
+        conversation.customer = customer
+        conversation.workstream = workstream
     return conversation
 
 
 def advance_for_agent(agent, conversation_id, now: datetime) -> Conversation | None:
     """Lock ``agent``'s active conversation ``conversation_id`` and take its next ``seq`` for the agent's
     message; None when it is not theirs, not active, or does not exist (the caller finds out which)."""
-    params = [*_set_params(now, customer=False), _db_value(Conversation, "id", conversation_id), agent.pk, State.ACTIVE]
-    with connection.cursor() as cursor:
-        cursor.execute(_sql("agents_active"), params)
-        row = cursor.fetchone()
-    if row is None:
-        return None
-    conversation = _conversation(row)
-    conversation.agent = agent
-    conversation.last_message_at = conversation.updated_at = now
+    where = [_db_value(Conversation, "id", conversation_id), agent.pk, State.ACTIVE]
+    conversation = _advance("agents_active", where, now, customer=False)
+    if conversation is not None:
+        conversation.agent = agent
     return conversation
 
 
@@ -167,16 +163,11 @@ def advance(conversation: Conversation, now: datetime, *, role: str) -> None:
     """Take ``conversation``'s next ``seq`` (already locked by the caller's transaction); the instance is
     brought up to date."""
     customer = role == Role.CUSTOMER
-    params = [*_set_params(now, customer), _db_value(Conversation, "id", conversation.pk)]
-    with connection.cursor() as cursor:
-        cursor.execute(_sql("by_id_customer" if customer else "by_id_other"), params)
-        row = cursor.fetchone()
-    fresh = _conversation(row)
-    conversation.last_seq = fresh.last_seq
-    conversation.customer_returned = fresh.customer_returned
-    conversation.last_message_at = conversation.updated_at = now
-    if customer:
-        conversation.last_customer_message_at = now
+    name = "by_id_customer" if customer else "by_id_other"
+    fresh = _advance(name, [_db_value(Conversation, "id", conversation.pk)], now, customer)
+    for attname in ("last_seq", "customer_returned", "last_message_at", "updated_at", "last_customer_message_at"):
+        if attname in fresh.__dict__:
+            setattr(conversation, attname, getattr(fresh, attname))
 
 
 def insert_message(
@@ -211,11 +202,8 @@ def _append(
         row = cursor.fetchone()
     if row is None:
         return None
-    conversation = _conversation(row[:-1])
+    conversation = _conversation(row[:-1], now, customer)
     message.update(id=row[-1], conversation_id=conversation.pk, seq=conversation.last_seq)
-    conversation.last_message_at = conversation.updated_at = now
-    if customer:
-        conversation.last_customer_message_at = now
     return conversation, Message.from_db(connection.alias, _MESSAGE_FIELDS, [message[n] for n in _MESSAGE_FIELDS])
 
 
