@@ -598,8 +598,9 @@ def agent_message(
             _announce_message(conversation, message, origin)
             return message, True
     elif storage.supported():
-        # The usual case in one statement: the agent's own active conversation, locked and its next seq
-        # taken. A repeated client_id (the unique constraint) or any refusal goes the checking way below.
+        # The usual case, without the checks' queries: one UPDATE locks the agent's own active conversation
+        # and takes its next seq. A repeated client_id (the unique constraint) or any refusal goes the
+        # checking way below, which answers with the right error.
         try:
             with transaction.atomic():
                 now = timezone.now()
