@@ -29,7 +29,7 @@ $(VENV)/.installed-dev: requirements.txt requirements-dev.txt | $(BIN)/python
 
 run: $(VENV)/.installed-run .env
 	$(BIN)/python manage.py migrate --noinput
-	$(BIN)/python manage.py setup_demo
+	$(BIN)/python manage.py setup_demo --base-url http://$(HOST):$(PORT)/
 	$(BIN)/daphne -b $(HOST) -p $(PORT) config.asgi:application
 
 test: $(VENV)/.installed-dev

@@ -23,9 +23,9 @@ def _key_dir(settings, tmp_path):
     settings.PARLEY_DEMO_KEY_DIR = tmp_path / "demo-keys"
 
 
-def run_setup_demo() -> str:
+def run_setup_demo(*args: str) -> str:
     out = io.StringIO()
-    call_command("setup_demo", stdout=out)
+    call_command("setup_demo", *args, stdout=out)
     return out.getvalue()
 
 
@@ -73,3 +73,9 @@ def test_setup_demo_twice_changes_nothing():
     assert export_configuration() == first
     assert dict(get_user_model().objects.values_list("username", "password")) == hashes
     assert AgentProfile.objects.count() == 3 and ChatWidget.objects.count() == 2
+
+
+def test_setup_demo_prints_the_address_the_server_will_listen_on():
+    output = run_setup_demo("--base-url", "http://127.0.0.1:8765")
+    assert "http://127.0.0.1:8765/workspace/" in output and "http://127.0.0.1:8765/demo/live/" in output
+    assert ":8000" not in output

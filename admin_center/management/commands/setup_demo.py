@@ -34,7 +34,13 @@ class Command(BaseCommand):
         "administrator, and print the URLs and sign-ins. Running it again changes nothing."
     )
 
+    def add_arguments(self, parser) -> None:
+        parser.add_argument(
+            "--base-url", default=BASE_URL, help=f"Where the server will listen, for the printed URLs ({BASE_URL})."
+        )
+
     def handle(self, *args, **options) -> None:
+        base_url = options["base_url"].rstrip("/") + "/"
         _private_pem, public_pem = ensure_demo_keys()
         document = demo_document(public_pem)
         try:
@@ -51,7 +57,7 @@ class Command(BaseCommand):
         passwords = {agent["username"]: agent["password"] for agent in document["agents"]}
         agents = ", ".join(f"{name} / {password}" for name, password in passwords.items() if name != ADMIN)
         self.stdout.write(self.style.SUCCESS("Parley demo is ready:"))
-        self.stdout.write(f"  {BASE_URL}admin/      admin center   {ADMIN} / {passwords[ADMIN]}")
-        self.stdout.write(f"  {BASE_URL}workspace/  agent workspace   {agents} (and {ADMIN})")
-        self.stdout.write(f"  {BASE_URL}demo/       demo shop, persistent chat (signed-in customer)")
-        self.stdout.write(f"  {BASE_URL}demo/live/  demo support page, live chat (anonymous visitor)")
+        self.stdout.write(f"  {base_url}admin/      admin center   {ADMIN} / {passwords[ADMIN]}")
+        self.stdout.write(f"  {base_url}workspace/  agent workspace   {agents} (and {ADMIN})")
+        self.stdout.write(f"  {base_url}demo/       demo shop, persistent chat (signed-in customer)")
+        self.stdout.write(f"  {base_url}demo/live/  demo support page, live chat (anonymous visitor)")
