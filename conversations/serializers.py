@@ -13,8 +13,9 @@ def iso(moment: datetime | None) -> str | None:
 
 
 def _iso_utc(moment: datetime) -> str:
-    moment = moment.astimezone(UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    if moment.utcoffset():  # the database and timezone.now() give UTC already; a naive time is taken as UTC
+        moment = moment.astimezone(UTC)
+    return moment.replace(tzinfo=None).isoformat(timespec="milliseconds") + "Z"
 
 
 def message_dict(message: Message) -> dict:

@@ -66,6 +66,7 @@ def _database_threads() -> ThreadPoolExecutor:
     return ThreadPoolExecutor(max_workers=settings.PARLEY_DB_THREADS, thread_name_prefix="parley-db")
 
 
+@functools.cache
 def _one_database_thread() -> bool:
     return settings.DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3"
 
