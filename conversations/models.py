@@ -17,6 +17,11 @@ class State(models.TextChoices):
     CLOSED = "closed", _("Closed")
 
 
+# The states of a customer's current conversation: the one their messages go to. A conversation in
+# wrap-up has ended for the customer; their next message starts a new one.
+CURRENT_STATES = (State.OPEN, State.ACTIVE, State.WAITING)
+
+
 class Mode(models.TextChoices):
     LIVE = "live", _("Live chat")
     PERSISTENT = "persistent", _("Persistent chat")
@@ -137,7 +142,7 @@ class Conversation(models.Model):
             # next message starts a new conversation while the agent finishes the old one.
             models.UniqueConstraint(
                 fields=["customer", "workstream"],
-                condition=models.Q(state__in=["open", "active", "waiting"]),
+                condition=models.Q(state__in=list(CURRENT_STATES)),
                 name="one_current_conversation_per_customer_and_workstream",
             ),
             models.CheckConstraint(

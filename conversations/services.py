@@ -21,7 +21,7 @@ from django.utils import timezone
 from routing.models import AgentProfile, Presence
 
 from . import events, notices, storage
-from .models import Connection, Conversation, ConversationEvent, Customer, Message, Mode, Role, State
+from .models import CURRENT_STATES, Connection, Conversation, ConversationEvent, Customer, Message, Mode, Role, State
 from .serializers import conversation_summary, iso, message_dict
 
 
@@ -50,10 +50,6 @@ ALLOWED_TRANSITIONS: dict[str, frozenset[str]] = {
     State.CLOSED: frozenset(),
 }
 HOLDS_CAPACITY = frozenset({State.ACTIVE, State.WRAP_UP})
-# The customer's current conversation: the one their messages go to. A
-# conversation in wrap-up has ended for the customer; their next message
-# starts a new one.
-CUSTOMER_CURRENT = (State.OPEN, State.ACTIVE, State.WAITING)
 
 
 def agent_actor(agent: AgentProfile) -> Actor:
@@ -95,7 +91,7 @@ def current_conversation(customer: Customer, workstream, *, lock: bool = False) 
     query = _conversations()
     if lock:
         query = query.select_for_update(of=("self",))
-    return query.filter(customer=customer, workstream=workstream, state__in=CUSTOMER_CURRENT).first()
+    return query.filter(customer=customer, workstream=workstream, state__in=CURRENT_STATES).first()
 
 
 def _current_for_message(customer: Customer, workstream) -> Conversation | None:
@@ -103,7 +99,7 @@ def _current_for_message(customer: Customer, workstream) -> Conversation | None:
     row lock on the conversation alone, without the joins that building the full query costs."""
     rows = list(
         Conversation.objects.select_for_update()
-        .filter(customer=customer, workstream=workstream, state__in=CUSTOMER_CURRENT)
+        .filter(customer=customer, workstream=workstream, state__in=CURRENT_STATES)
         .order_by()[:1]
     )
     if not rows:
@@ -319,22 +315,12 @@ def activate(conversation: Conversation, agent: AgentProfile, *, actor: Actor = 
 
 
 def _store_message(
-    conversation: Conversation,
-    *,
-    role: str,
-    name: str,
-    text: str,
-    client_id: str | None,
-    origin: str | None,
-    advanced_at: datetime | None = None,
+    conversation: Conversation, *, role: str, name: str, text: str, client_id: str | None, origin: str | None
 ) -> Message:
-    """Store the conversation's next message (its row locked by the caller) and announce it after
-    commit. ``advanced_at``: the caller already took the seq at that time (``storage.advance_current``)."""
-    now = advanced_at or timezone.now()
+    """Store the conversation's next message (its row locked by the caller) and announce it after commit."""
+    now = timezone.now()
     if storage.supported():
-        if advanced_at is None:
-            storage.advance(conversation, now, role=role)
-        message = storage.insert_message(conversation, role=role, name=name, text=text, client_id=client_id, now=now)
+        message = storage.store_message(conversation, role=role, name=name, text=text, client_id=client_id, now=now)
     else:
         conversation.last_seq += 1
         message = Message.objects.create(
@@ -391,7 +377,10 @@ def customer_message(
     text = check_text(text)
     workstream = widget.workstream
     first_attempt = 0
-    if storage.one_statement():
+    if storage.supported():
+        # The usual case without the checks' queries: the customer's current conversation locked, its next
+        # seq taken and the message inserted (storage.append_customer_message). No conversation yet, or a
+        # repeated client_id refused by the unique constraint, goes the general way below.
         try:
             appended = storage.append_customer_message(
                 customer, workstream, now=timezone.now(), text=text, client_id=client_id
@@ -406,16 +395,7 @@ def customer_message(
     for attempt in range(first_attempt, 2):
         try:
             with transaction.atomic():
-                advanced_at = None
-                if attempt == 0 and storage.supported():
-                    # One statement locks the current conversation and takes its next seq; the
-                    # unique (conversation, client_id) constraint refuses a repeated client_id.
-                    advanced_at = timezone.now()
-                    conversation = storage.advance_current(customer, workstream, advanced_at)
-                    if conversation is None:
-                        advanced_at = None
-                else:
-                    conversation = _current_for_message(customer, workstream)
+                conversation = _current_for_message(customer, workstream)
                 created = conversation is None
                 if created:
                     conversation = _open_conversation(customer, widget)
@@ -431,7 +411,6 @@ def customer_message(
                     text=text,
                     client_id=client_id,
                     origin=origin,
-                    advanced_at=advanced_at,
                 )
                 _after_customer_message(conversation)
             break
@@ -572,7 +551,7 @@ def customer_disconnected(channel_name: str) -> None:
         Conversation.objects.filter(
             customer_id=connection.customer_id,
             workstream_id=connection.widget.workstream_id,
-            state__in=CUSTOMER_CURRENT,
+            state__in=CURRENT_STATES,
             mode=Mode.LIVE,
         ).update(customer_left_at=timezone.now())
 
@@ -586,38 +565,20 @@ def agent_message(
     client_id = check_client_id(client_id)
     text = check_text(text)
     conversation_id = _parse_id(conversation_id)
-    if storage.one_statement():
+    if storage.supported():
+        # The usual case without the checks' queries: the agent's own active conversation locked and the
+        # message stored. Any refusal or a repeated client_id goes the checking way below, which answers
+        # with the right error or the stored message.
         try:
             appended = storage.append_agent_message(
                 agent, conversation_id, now=timezone.now(), text=text, client_id=client_id
             )
-        except IntegrityError:  # a repeated client_id: read below
+        except IntegrityError:
             appended = None
         if appended is not None:
             conversation, message = appended
             _announce_message(conversation, message, origin)
             return message, True
-    elif storage.supported():
-        # The usual case, without the checks' queries: one UPDATE locks the agent's own active conversation
-        # and takes its next seq. A repeated client_id (the unique constraint) or any refusal goes the
-        # checking way below, which answers with the right error.
-        try:
-            with transaction.atomic():
-                now = timezone.now()
-                conversation = storage.advance_for_agent(agent, conversation_id, now)
-                if conversation is not None:
-                    message = _store_message(
-                        conversation,
-                        role=Role.AGENT,
-                        name=agent.display_name,
-                        text=text,
-                        client_id=client_id,
-                        origin=origin,
-                        advanced_at=now,
-                    )
-                    return message, True
-        except IntegrityError:
-            pass
     with transaction.atomic():
         conversation = access_conversation_for_agent(agent, conversation_id, lock=True)
         existing = conversation.messages.filter(client_id=client_id).first()
@@ -797,7 +758,7 @@ def end_by_system(conversation_id, reason: str) -> bool:
         conversation = (
             _conversations()
             .select_for_update(of=("self",), skip_locked=True)
-            .filter(pk=conversation_id, state__in=CUSTOMER_CURRENT)
+            .filter(pk=conversation_id, state__in=CURRENT_STATES)
             .first()
         )
         if conversation is None:
@@ -892,7 +853,7 @@ def sweep(now: datetime | None = None) -> dict[str, int]:
             pk__in=connected.filter(agent__isnull=False).values("agent_id")
         ).update(disconnected_at=now)
         Conversation.objects.filter(
-            customer_id__in=stale_customers, mode=Mode.LIVE, state__in=CUSTOMER_CURRENT, customer_left_at__isnull=True
+            customer_id__in=stale_customers, mode=Mode.LIVE, state__in=CURRENT_STATES, customer_left_at__isnull=True
         ).exclude(customer_id__in=connected.filter(customer__isnull=False).values("customer_id")).update(
             customer_left_at=now
         )
@@ -914,7 +875,7 @@ def sweep(now: datetime | None = None) -> dict[str, int]:
 
     left_before = now - timedelta(seconds=settings.PARLEY_LIVE_DISCONNECT_GRACE)
     for conversation_id, customer_id in Conversation.objects.filter(
-        mode=Mode.LIVE, state__in=CUSTOMER_CURRENT, customer_left_at__lte=left_before
+        mode=Mode.LIVE, state__in=CURRENT_STATES, customer_left_at__lte=left_before
     ).values_list("id", "customer_id"):
         if not Connection.objects.filter(customer_id=customer_id).exists():
             done["abandoned"] += end_by_system(conversation_id, "customer_disconnected")

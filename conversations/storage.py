@@ -1,14 +1,14 @@
-"""The message hot path in SQL: two statements per stored message (docs/performance.md).
+"""The message hot path in SQL (docs/performance.md).
 
 Storing a message takes the conversation's next ``seq`` and inserts the message. Through the ORM that
 was a locking ``SELECT`` of the whole row, an ``INSERT`` and an ``UPDATE``, each statement compiled
 anew for every message. Here it is one ``UPDATE ... RETURNING``, which takes the row lock and the next
 ``seq`` at once, and one ``INSERT ... RETURNING id``; their text is built once per database vendor.
-PostgreSQL and SQLite 3.35 or newer have ``RETURNING``; with an older SQLite ``supported()`` is false and
-the service layer keeps the ORM path.
+On PostgreSQL outside a transaction the two are one statement (a data-modifying ``WITH``). PostgreSQL and
+SQLite 3.35 or newer have ``RETURNING``; with an older SQLite ``supported()`` is false and the service
+layer keeps the ORM path.
 
-Only the service layer calls these, inside its transaction: the rules (who may write, which state, what
-is announced) stay there.
+Only the service layer calls these: the rules (who may write, which state, what is announced) stay there.
 """
 
 from __future__ import annotations
@@ -16,9 +16,9 @@ from __future__ import annotations
 import functools
 from datetime import datetime
 
-from django.db import connection
+from django.db import connection, transaction
 
-from .models import Conversation, Message, Role, State
+from .models import CURRENT_STATES, Conversation, Message, Role, State
 
 # What the service layer reads from the conversation it writes in, in the model's field order
 # (``Model.from_db`` takes the values of a partial row in that order).
@@ -34,7 +34,6 @@ _WANTED = {
     "customer_returned",
 }
 RETURNED = tuple(f.attname for f in Conversation._meta.concrete_fields if f.attname in _WANTED)
-CURRENT_STATES = (State.OPEN, State.ACTIVE, State.WAITING)
 _MESSAGE_FIELDS = [f.attname for f in Message._meta.concrete_fields]
 _INSERTED = [name for name in _MESSAGE_FIELDS if name != "id"]
 _GIVEN = [name for name in _INSERTED if name not in ("conversation_id", "seq")]  # not from the conversation row
@@ -45,8 +44,8 @@ def supported() -> bool:
     return connection.features.can_return_columns_from_insert
 
 
-def one_statement() -> bool:
-    """Whether ``append_*`` can store a message in one statement: PostgreSQL, outside a transaction (in
+def _one_statement() -> bool:
+    """Whether ``_append`` can store a message in one statement: PostgreSQL, outside a transaction (in
     autocommit the statement is its own transaction; inside one, a refused insert would abort it)."""
     return connection.vendor == "postgresql" and not connection.in_atomic_block
 
@@ -130,6 +129,10 @@ def _conversation(row, now: datetime, customer: bool) -> Conversation:
     return conversation
 
 
+def _message(values: dict) -> Message:
+    return Message.from_db(connection.alias, _MESSAGE_FIELDS, [values[name] for name in _MESSAGE_FIELDS])
+
+
 def _advance(name: str, where: list, now: datetime, customer: bool) -> Conversation | None:
     """Run the UPDATE ``name`` (``where``: its WHERE parameters); the updated conversation or None."""
     with connection.cursor() as cursor:
@@ -138,84 +141,46 @@ def _advance(name: str, where: list, now: datetime, customer: bool) -> Conversat
     return None if row is None else _conversation(row, now, customer)
 
 
-def advance_current(customer, workstream, now: datetime) -> Conversation | None:
-    """Lock the customer's current conversation in ``workstream`` and take its next ``seq`` for a
-    customer message (``last_seq`` of the result); None when the customer has no current conversation."""
-    where = [_db_value(Conversation, "customer_id", customer.pk), workstream.pk, *CURRENT_STATES]
-    conversation = _advance("current_customer", where, now, customer=True)
-    if conversation is not None:
-        conversation.customer = customer
-        conversation.workstream = workstream
-    return conversation
-
-
-def advance_for_agent(agent, conversation_id, now: datetime) -> Conversation | None:
-    """Lock ``agent``'s active conversation ``conversation_id`` and take its next ``seq`` for the agent's
-    message; None when it is not theirs, not active, or does not exist (the caller finds out which)."""
-    where = [_db_value(Conversation, "id", conversation_id), agent.pk, State.ACTIVE]
-    conversation = _advance("agents_active", where, now, customer=False)
-    if conversation is not None:
-        conversation.agent = agent
-    return conversation
-
-
-def advance(conversation: Conversation, now: datetime, *, role: str) -> None:
-    """Take ``conversation``'s next ``seq`` (already locked by the caller's transaction); the instance is
-    brought up to date."""
-    customer = role == Role.CUSTOMER
-    name = "by_id_customer" if customer else "by_id_other"
-    fresh = _advance(name, [_db_value(Conversation, "id", conversation.pk)], now, customer)
-    for attname in ("last_seq", "customer_returned", "last_message_at", "updated_at", "last_customer_message_at"):
-        if attname in fresh.__dict__:
-            setattr(conversation, attname, getattr(fresh, attname))
-
-
-def insert_message(
-    conversation: Conversation, *, role: str, name: str, text: str, client_id: str | None, now: datetime
-) -> Message:
-    """Insert the message numbered ``conversation.last_seq``. A repeated ``client_id`` raises
-    ``IntegrityError`` (the unique constraint), which rolls the caller's transaction back."""
-    values = {
-        "conversation_id": conversation.pk,
-        "seq": conversation.last_seq,
-        "client_id": client_id,
-        "sender_role": role,
-        "sender_name": name,
-        "text": text,
-        "sent_at": now,
-    }
-    params = [_db_value(Message, name, values[name]) for name in _INSERTED]
+def _insert(conversation: Conversation, message: dict) -> Message:
+    """Insert ``message`` (the ``_GIVEN`` fields) numbered ``conversation.last_seq``."""
+    values = {**message, "conversation_id": conversation.pk, "seq": conversation.last_seq}
     with connection.cursor() as cursor:
-        cursor.execute(_sql("insert"), params)
-        (message_id,) = cursor.fetchone()
-    values["id"] = message_id
-    return Message.from_db(connection.alias, _MESSAGE_FIELDS, [values[name] for name in _MESSAGE_FIELDS])
+        cursor.execute(_sql("insert"), [_db_value(Message, name, values[name]) for name in _INSERTED])
+        (values["id"],) = cursor.fetchone()
+    return _message(values)
 
 
 def _append(
-    name: str, where: list, now: datetime, customer: bool, message: dict
+    kind: str, where: list, now: datetime, customer: bool, message: dict
 ) -> tuple[Conversation, Message] | None:
+    """Lock the conversation the UPDATE ``kind`` finds, take its next ``seq`` and insert ``message``: one
+    statement on PostgreSQL outside a transaction, else the UPDATE and the INSERT in one transaction.
+    None when the UPDATE finds no conversation; a repeated ``client_id`` raises ``IntegrityError`` and
+    changes nothing."""
     message = {**message, "sent_at": now}
+    if not _one_statement():
+        with transaction.atomic():
+            conversation = _advance(kind, where, now, customer)
+            return None if conversation is None else (conversation, _insert(conversation, message))
     params = [*_set_params(now, customer), *where, *(_db_value(Message, n, message[n]) for n in _GIVEN)]
     with connection.cursor() as cursor:
-        cursor.execute(_sql(name), params)
+        cursor.execute(_sql(f"append_{kind}"), params)
         row = cursor.fetchone()
     if row is None:
         return None
     conversation = _conversation(row[:-1], now, customer)
     message.update(id=row[-1], conversation_id=conversation.pk, seq=conversation.last_seq)
-    return conversation, Message.from_db(connection.alias, _MESSAGE_FIELDS, [message[n] for n in _MESSAGE_FIELDS])
+    return conversation, _message(message)
 
 
 def append_customer_message(
     customer, workstream, *, now: datetime, text: str, client_id: str | None
 ) -> tuple[Conversation, Message] | None:
-    """PostgreSQL (``one_statement()``): lock the customer's current conversation, take its next ``seq``
-    and insert the message, in one statement. None when there is no current conversation; a repeated
-    ``client_id`` raises ``IntegrityError`` and changes nothing."""
+    """Store a customer's message in their current conversation in ``workstream`` (``_append``); None
+    when they have no current conversation."""
     where = [_db_value(Conversation, "customer_id", customer.pk), workstream.pk, *CURRENT_STATES]
     message = {"client_id": client_id, "sender_role": Role.CUSTOMER, "sender_name": customer.display_name, "text": text}
-    appended = _append("append_current_customer", where, now, True, message)
+    appended = _append("current_customer", where, now, True, message)
     if appended is not None:
         appended[0].customer = customer
         appended[0].workstream = workstream
@@ -225,11 +190,27 @@ def append_customer_message(
 def append_agent_message(
     agent, conversation_id, *, now: datetime, text: str, client_id: str | None
 ) -> tuple[Conversation, Message] | None:
-    """``append_customer_message`` for ``agent``'s active conversation ``conversation_id``; None when it is
-    not theirs, not active, or does not exist."""
+    """Store ``agent``'s message in their active conversation ``conversation_id`` (``_append``); None when
+    it is not theirs, not active, or does not exist (the caller finds out which)."""
     where = [_db_value(Conversation, "id", conversation_id), agent.pk, State.ACTIVE]
     message = {"client_id": client_id, "sender_role": Role.AGENT, "sender_name": agent.display_name, "text": text}
-    appended = _append("append_agents_active", where, now, False, message)
+    appended = _append("agents_active", where, now, False, message)
     if appended is not None:
         appended[0].agent = agent
     return appended
+
+
+def store_message(
+    conversation: Conversation, *, role: str, name: str, text: str, client_id: str | None, now: datetime
+) -> Message:
+    """Take ``conversation``'s next ``seq`` (its row locked by the caller's transaction) and insert the
+    message; the instance is brought up to date. A repeated ``client_id`` raises ``IntegrityError``."""
+    customer = role == Role.CUSTOMER
+    statement = "by_id_customer" if customer else "by_id_other"
+    fresh = _advance(statement, [_db_value(Conversation, "id", conversation.pk)], now, customer)
+    for attname in ("last_seq", "customer_returned", "last_message_at", "updated_at", "last_customer_message_at"):
+        if attname in fresh.__dict__:
+            setattr(conversation, attname, getattr(fresh, attname))
+    return _insert(
+        conversation, {"client_id": client_id, "sender_role": role, "sender_name": name, "text": text, "sent_at": now}
+    )
