@@ -376,31 +376,33 @@ def customer_message(
     client_id = check_client_id(client_id)
     text = check_text(text)
     workstream = widget.workstream
-    first_attempt = 0
+    may_be_stored = False  # whether this client_id may be stored already
     if storage.supported():
         # The usual case without the checks' queries: the customer's current conversation locked, its next
         # seq taken and the message inserted (storage.append_customer_message). No conversation yet, or a
-        # repeated client_id refused by the unique constraint, goes the general way below.
+        # repeated client_id, goes the general way below.
         try:
             appended = storage.append_customer_message(
                 customer, workstream, now=timezone.now(), text=text, client_id=client_id
             )
-        except IntegrityError:  # a repeated client_id: the second attempt below reads the stored message
-            appended, first_attempt = None, 1
+        except IntegrityError:  # another socket stored this client_id at the same moment
+            appended = None
         if appended is not None:
             conversation, message = appended
             _announce_message(conversation, message, origin)
             _after_customer_message(conversation)
             return message, conversation, True
-    for attempt in range(first_attempt, 2):
+        may_be_stored = True
+    for attempt in range(2):
         try:
             with transaction.atomic():
                 conversation = _current_for_message(customer, workstream)
                 created = conversation is None
                 if created:
                     conversation = _open_conversation(customer, widget)
-                elif attempt:
-                    # Only a refused insert comes here: read the message stored with this client_id.
+                elif attempt or may_be_stored:
+                    # the fast path stored nothing or an insert was refused: a message stored with this
+                    # client_id is the answer
                     existing = conversation.messages.filter(client_id=client_id).first()
                     if existing is not None:
                         return existing, conversation, False

@@ -13,6 +13,7 @@ Only the service layer calls these: the rules (who may write, which state, what 
 
 from __future__ import annotations
 
+import contextlib
 import functools
 from datetime import datetime
 
@@ -50,6 +51,17 @@ def _one_statement() -> bool:
     return connection.vendor == "postgresql" and not connection.in_atomic_block
 
 
+def _together():
+    """What keeps ``_append``'s UPDATE and INSERT together: a transaction of their own, or in SQLite the
+    caller's transaction when there is one (group commit: each call has a savepoint already). There the
+    INSERT cannot be refused: the UPDATE found no such ``client_id`` and the transaction is the only writer
+    (``BEGIN IMMEDIATE``). In PostgreSQL a refused statement aborts the transaction, so it needs its own
+    savepoint."""
+    if connection.in_atomic_block and connection.vendor == "sqlite":
+        return contextlib.nullcontext()
+    return transaction.atomic()
+
+
 def _column(model, attname: str) -> str:
     return connection.ops.quote_name(_FIELDS[model][attname].column)
 
@@ -60,7 +72,7 @@ def _statements(vendor: str) -> dict[str, str]:
     conv = q(Conversation._meta.db_table)
     returning = ", ".join(_column(Conversation, name) for name in RETURNED)
 
-    def advance(where: str, customer: bool) -> str:
+    def advance(where: str, customer: bool, fresh: bool = False) -> str:
         sets = [f"{_column(Conversation, 'last_seq')} = {_column(Conversation, 'last_seq')} + 1"]
         sets += [f"{_column(Conversation, name)} = %s" for name in ("last_message_at", "updated_at")]
         if customer:
@@ -68,6 +80,13 @@ def _statements(vendor: str) -> dict[str, str]:
             # a customer writing in a waiting conversation has returned (the agent is told)
             returned = _column(Conversation, "customer_returned")
             sets.append(f"{returned} = CASE WHEN {_column(Conversation, 'state')} = %s THEN %s ELSE {returned} END")
+        if fresh:
+            # a client_id stored before: the UPDATE finds nothing and the caller's checking path answers
+            message = q(Message._meta.db_table)
+            where += (
+                f" AND NOT EXISTS (SELECT 1 FROM {message} WHERE {message}.{_column(Message, 'conversation_id')}"  # noqa: S608
+                f" = {conv}.{_column(Conversation, 'id')} AND {message}.{_column(Message, 'client_id')} = %s)"
+            )
         # Identifiers from the models' metadata, quoted; every value is a parameter.
         return f"UPDATE {conv} SET {', '.join(sets)} WHERE {where} RETURNING {returning}"  # noqa: S608
 
@@ -93,13 +112,13 @@ def _statements(vendor: str) -> dict[str, str]:
     columns = ", ".join(_column(Message, n) for n in _INSERTED)
     insert = f"INSERT INTO {q(Message._meta.db_table)} ({columns}) VALUES ({', '.join(['%s'] * len(_INSERTED))})"  # noqa: S608
     return {
-        "current_customer": advance(current, customer=True),
+        "current_customer": advance(current, customer=True, fresh=True),
         "by_id_customer": advance(by_id, customer=True),
         "by_id_other": advance(by_id, customer=False),
-        "agents_active": advance(agents_active, customer=False),
+        "agents_active": advance(agents_active, customer=False, fresh=True),
         "insert": f"{insert} RETURNING {_column(Message, 'id')}",
-        "append_current_customer": append(advance(current, customer=True)),
-        "append_agents_active": append(advance(agents_active, customer=False)),
+        "append_current_customer": append(advance(current, customer=True, fresh=True)),
+        "append_agents_active": append(advance(agents_active, customer=False, fresh=True)),
     }
 
 
@@ -155,11 +174,11 @@ def _append(
 ) -> tuple[Conversation, Message] | None:
     """Lock the conversation the UPDATE ``kind`` finds, take its next ``seq`` and insert ``message``: one
     statement on PostgreSQL outside a transaction, else the UPDATE and the INSERT in one transaction.
-    None when the UPDATE finds no conversation; a repeated ``client_id`` raises ``IntegrityError`` and
-    changes nothing."""
+    None when the UPDATE finds no conversation or the conversation holds the ``client_id`` already; if
+    another writer stores that ``client_id`` at the same moment, ``IntegrityError``, and nothing changed."""
     message = {**message, "sent_at": now}
     if not _one_statement():
-        with transaction.atomic():
+        with _together():
             conversation = _advance(kind, where, now, customer)
             return None if conversation is None else (conversation, _insert(conversation, message))
     params = [*_set_params(now, customer), *where, *(_db_value(Message, n, message[n]) for n in _GIVEN)]
@@ -178,7 +197,7 @@ def append_customer_message(
 ) -> tuple[Conversation, Message] | None:
     """Store a customer's message in their current conversation in ``workstream`` (``_append``); None
     when they have no current conversation."""
-    where = [_db_value(Conversation, "customer_id", customer.pk), workstream.pk, *CURRENT_STATES]
+    where = [_db_value(Conversation, "customer_id", customer.pk), workstream.pk, *CURRENT_STATES, client_id]
     message = {"client_id": client_id, "sender_role": Role.CUSTOMER, "sender_name": customer.display_name, "text": text}
     appended = _append("current_customer", where, now, True, message)
     if appended is not None:
@@ -192,7 +211,7 @@ def append_agent_message(
 ) -> tuple[Conversation, Message] | None:
     """Store ``agent``'s message in their active conversation ``conversation_id`` (``_append``); None when
     it is not theirs, not active, or does not exist (the caller finds out which)."""
-    where = [_db_value(Conversation, "id", conversation_id), agent.pk, State.ACTIVE]
+    where = [_db_value(Conversation, "id", conversation_id), agent.pk, State.ACTIVE, client_id]
     message = {"client_id": client_id, "sender_role": Role.AGENT, "sender_name": agent.display_name, "text": text}
     appended = _append("agents_active", where, now, False, message)
     if appended is not None:

@@ -76,6 +76,10 @@ async def _closed_loop(side, urls: list[str], n: int, seconds: float) -> dict:
     wall = time.perf_counter() - started
     after, own_after = await load.server_stats(urls), sum(os.times()[:2])
     server = sum(s["cpu_s"] for s in after) - sum(s["cpu_s"] for s in before) if before and after else None
+    # with SQLite, messages that arrive together are stored in one transaction (conversations/group_commit.py)
+    result["queries_per_message"] = per_message(
+        load.total_queries(before), load.total_queries(after), side.tracker.acks
+    )
     result["cores"] = {
         "server": None if server is None else round(server / wall, 2),
         "client": round((own_after - own_before) / wall, 2),
@@ -294,7 +298,8 @@ def table(report: dict) -> str:
         f"conversations {params['conversations']} at {params['rate']} msg/s for {params['seconds']} s"
         f" (offered {relay['paced']['offered_msgs_per_s']} msg/s); connections {report['connections']}",
         f"relay / group relay: {_fmt(report['relay_vs_group_relay'])}",
-        f"queries per message: {_fmt(report['queries_per_message'])}"
+        f"queries per message: {_fmt(report['queries_per_message'])} paced,"
+        f" {_fmt(relay['saturated'].get('queries_per_message'))} closed loop"
         + (f" (history {params['history']} per conversation)" if params["history"] else ""),
         f"server RSS: {_fmt(report['server']['rss_mb'])} MB in {report['server']['processes']} process(es);"
         f" server CPU per message {_fmt(report['server']['cpu_ms_per_message'])} ms",

@@ -10,7 +10,7 @@ from routing.models import AgentProfile
 
 from .. import services
 from ..serializers import message_dict
-from .base import FrameConsumer, client_ip, db, events, field_bool, field_int, field_str, page_frame
+from .base import FrameConsumer, client_ip, db, db_grouped, events, field_bool, field_int, field_str, page_frame
 
 
 def _load_agent(user) -> AgentProfile | None:
@@ -94,7 +94,7 @@ class AgentConsumer(FrameConsumer):
     async def on_send(self, frame: dict):
         conversation_id = self._conversation_id(frame)
         self.take_send_token()
-        message, _stored = await db(services.agent_message)(
+        message, _stored = await db_grouped(services.agent_message)(
             self.agent,
             conversation_id,
             client_id=frame.get("client_id"),

@@ -11,7 +11,7 @@ from admin_center.models import ChatWidget
 from .. import identity, services
 from ..models import Mode, State
 from ..serializers import message_dict
-from .base import BadFrame, FrameConsumer, client_ip, db, events, field_bool, field_int, page_frame
+from .base import BadFrame, FrameConsumer, client_ip, db, db_grouped, events, field_bool, field_int, page_frame
 
 CLOSE_AUTH = 4401
 CLOSE_HELLO_TIMEOUT = 4408
@@ -139,7 +139,7 @@ class CustomerConsumer(FrameConsumer):
     async def on_send(self, frame: dict):
         self._require_hello()
         self.take_send_token()
-        message, conversation = await db(self._send_sync)(frame.get("client_id"), frame.get("text"))
+        message, conversation = await db_grouped(self._send_sync)(frame.get("client_id"), frame.get("text"))
         self.conversation_id = conversation.id
         return {"type": "ack", "client_id": message.client_id, "message": message_dict(message)}
 

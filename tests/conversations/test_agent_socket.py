@@ -228,16 +228,24 @@ async def test_concurrent_customer_and_agent_sends_keep_seq_gapless():
     conversation_id = (await agent.expect("assigned"))["conversation"]["id"]
     laptop, _ = await sockets.customer(widget, token=token_for("multi"))
 
-    async def burst(client, prefix, extra):
-        for i in range(10):
+    async def burst(client, prefix, extra, count=10):
+        for i in range(count):
             await client.send({"type": "send", "client_id": f"{prefix}{i}", "text": f"{prefix} {i}", **extra})
 
     await asyncio.gather(
         burst(phone, "p", {}), burst(laptop, "l", {}), burst(agent, "a", {"conversation_id": conversation_id})
     )
+    first_acks = {}
     for client, prefix in ((phone, "p"), (laptop, "l"), (agent, "a")):
         for i in range(10):
-            await client.expect("ack", client_id=f"{prefix}{i}", timeout=10)
+            ack = await client.expect("ack", client_id=f"{prefix}{i}", timeout=10)
+            first_acks[ack["client_id"]] = ack["message"]
+    # both of the customer's devices resend the phone's messages at once (stored together, with SQLite in one
+    # transaction): each answer is the message stored the first time, and nothing is stored twice
+    await asyncio.gather(burst(phone, "p", {}, 5), burst(laptop, "p", {}, 5))
+    for client in (phone, laptop):
+        for i in range(5):
+            assert (await client.expect("ack", client_id=f"p{i}", timeout=10))["message"] == first_acks[f"p{i}"]
     seqs = await db(
         lambda: list(
             Conversation.objects.get(pk=conversation_id).messages.order_by("seq").values_list("seq", flat=True)
