@@ -292,7 +292,7 @@ def _queue_moved(conversation: Conversation, *, left: bool) -> None:
     if conversation.workstream.distribution == "pick":
         events.queue_changed(conversation.queue_id)
     if left:
-        transaction.on_commit(lambda: estimates.queue_moved(conversation.queue_id, conversation.queued_at))
+        transaction.on_commit(lambda: estimates.queue_moved(conversation.queue_id, conversation.queued_at), robust=True)
 
 
 def activate(conversation: Conversation, agent: AgentProfile, *, actor: Actor = SYSTEM, reason: str = "") -> None:
@@ -422,7 +422,8 @@ def customer_message(
             if attempt:
                 raise
     if created:
-        transaction.on_commit(lambda: after_opened(conversation.id))
+        # robust: the message is stored whatever routing does now; a failure is logged, the sweep routes later
+        transaction.on_commit(lambda: after_opened(conversation.id), robust=True)
     return message, conversation, True
 
 
@@ -816,9 +817,9 @@ def agent_typing(agent: AgentProfile, conversation_id, active: bool) -> None:
 
 def _after_capacity_freed(conversation: Conversation) -> None:
     if conversation.agent_id:
-        transaction.on_commit(lambda: _dispatch_for_agent(conversation.agent_id))
+        transaction.on_commit(lambda: _dispatch_for_agent(conversation.agent_id), robust=True)
     else:
-        transaction.on_commit(lambda: _dispatch([conversation.queue_id]))
+        transaction.on_commit(lambda: _dispatch([conversation.queue_id]), robust=True)
 
 
 def _dispatch_for_agent(agent_id) -> None:

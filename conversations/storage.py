@@ -4,7 +4,7 @@ Storing a message takes the conversation's next ``seq`` and inserts the message.
 was a locking ``SELECT`` of the whole row, an ``INSERT`` and an ``UPDATE``, each statement compiled
 anew for every message. Here it is one ``UPDATE ... RETURNING``, which takes the row lock and the next
 ``seq`` at once, and one ``INSERT ... RETURNING id``; their text is built once per database vendor.
-On PostgreSQL outside a transaction the two are one statement (a data-modifying ``WITH``). PostgreSQL and
+On PostgreSQL the two are one statement (a data-modifying ``WITH``). PostgreSQL and
 SQLite 3.35 or newer have ``RETURNING``; with an older SQLite ``supported()`` is false and the service
 layer keeps the ORM path.
 
@@ -17,7 +17,7 @@ import contextlib
 import functools
 from datetime import datetime
 
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 
 from .models import CURRENT_STATES, Conversation, Message, Role, State
 
@@ -46,20 +46,27 @@ def supported() -> bool:
 
 
 def _one_statement() -> bool:
-    """Whether ``_append`` can store a message in one statement: PostgreSQL, outside a transaction (in
-    autocommit the statement is its own transaction; inside one, a refused insert would abort it)."""
-    return connection.vendor == "postgresql" and not connection.in_atomic_block
+    """Whether ``_append`` stores a message in one statement (a data-modifying ``WITH``): on PostgreSQL."""
+    return connection.vendor == "postgresql"
 
 
 def _together():
-    """What keeps ``_append``'s UPDATE and INSERT together: a transaction of their own, or in SQLite the
-    caller's transaction when there is one (group commit: each call has a savepoint already). There the
-    INSERT cannot be refused: the UPDATE found no such ``client_id`` and the transaction is the only writer
-    (``BEGIN IMMEDIATE``). In PostgreSQL a refused statement aborts the transaction, so it needs its own
-    savepoint."""
-    if connection.in_atomic_block and connection.vendor == "sqlite":
-        return contextlib.nullcontext()
+    """What keeps ``_append``'s UPDATE and INSERT (SQLite) together: a transaction of their own, or the
+    caller's transaction when there is one (group commit). The INSERT is not refused there (the UPDATE
+    found no such ``client_id`` and ``BEGIN IMMEDIATE`` made the transaction the only writer); should it
+    be, the caller's transaction is marked for rollback, since the UPDATE cannot be undone alone."""
+    if connection.in_atomic_block:
+        return _or_roll_back()
     return transaction.atomic()
+
+
+@contextlib.contextmanager
+def _or_roll_back():
+    try:
+        yield
+    except DatabaseError:
+        transaction.set_rollback(True)
+        raise
 
 
 def _column(model, attname: str) -> str:
@@ -173,9 +180,10 @@ def _append(
     kind: str, where: list, now: datetime, customer: bool, message: dict
 ) -> tuple[Conversation, Message] | None:
     """Lock the conversation the UPDATE ``kind`` finds, take its next ``seq`` and insert ``message``: one
-    statement on PostgreSQL outside a transaction, else the UPDATE and the INSERT in one transaction.
-    None when the UPDATE finds no conversation or the conversation holds the ``client_id`` already; if
-    another writer stores that ``client_id`` at the same moment, ``IntegrityError``, and nothing changed."""
+    statement on PostgreSQL, the UPDATE and the INSERT in one transaction on SQLite. None when the UPDATE
+    finds no conversation or the conversation holds the ``client_id`` already; if another writer stores
+    that ``client_id`` at the same moment, ``IntegrityError`` and nothing changed (on PostgreSQL inside a
+    transaction, the transaction is aborted: group commit then runs each call alone)."""
     message = {**message, "sent_at": now}
     if not _one_statement():
         with _together():

@@ -23,20 +23,22 @@ from ..services import ServiceError
 logger = logging.getLogger("parley.sockets")
 
 
-def db(func):
-    """``func`` in a database thread; the news of the transactions it commits goes out from the event loop
-    when it returns (``events.collect``), before the caller answers the client.
+def in_database_thread(func):
+    """``func`` made awaitable in a database thread.
 
     SQLite has one writer at a time, so all database work of the process runs in one thread (Channels'
     default). PostgreSQL serves many at once: the work runs in a pool of threads, each with its own
     connection, so one frame's round trips to the database do not hold up every other socket's frames
     (row locks keep each conversation's writes in order; clients order messages by ``seq``)."""
     if _one_database_thread():
-        call = database_sync_to_async(functools.partial(events.collect, func))
-    else:
-        call = database_sync_to_async(
-            functools.partial(events.collect, func), thread_sensitive=False, executor=_database_threads()
-        )
+        return database_sync_to_async(func)
+    return database_sync_to_async(func, thread_sensitive=False, executor=_database_threads())
+
+
+def db(func):
+    """``func`` in a database thread; the news of the transactions it commits goes out from the event loop
+    when it returns (``events.collect``), before the caller answers the client."""
+    call = in_database_thread(functools.partial(events.collect, func))
 
     async def run(*args, **kwargs):
         result, news = await call(*args, **kwargs)
@@ -47,13 +49,11 @@ def db(func):
 
 
 def db_grouped(func):
-    """``db(func)`` for the message hot path: with SQLite the calls that arrive while the database thread is
-    busy run together in one transaction, each in its own savepoint (``conversations.group_commit``)."""
-    if not _one_database_thread():
-        return db(func)
+    """``db(func)`` for the message hot path: the calls that arrive while the database is busy with a group
+    are stored together in one transaction (``conversations.group_commit``)."""
 
     async def run(*args, **kwargs):
-        return await group_commit.for_this_loop().call(func, *args, **kwargs)
+        return await group_commit.for_this_loop(in_database_thread).call(func, *args, **kwargs)
 
     return run
 

@@ -1,5 +1,5 @@
-"""Group commit (conversations/group_commit.py): calls that queue up while the database thread is busy run
-together in one transaction, each in a savepoint of its own."""
+"""Group commit (conversations/group_commit.py): calls that queue up while the database is busy run together
+in one transaction; a database error or a failed commit sends every call of the group to run alone."""
 
 from __future__ import annotations
 
@@ -9,31 +9,55 @@ import threading
 import pytest
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
-from django.db import OperationalError, connection, connections
+from django.db import OperationalError, connection, connections, transaction
 
 from conversations import events, group_commit
+from conversations.consumers.base import in_database_thread
 from conversations.models import Customer
 from conversations.services import ServiceError
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
 
 
-def _where_am_i() -> tuple[bool, int]:
-    """Inside a transaction? How many savepoints deep?"""
-    return connection.in_atomic_block, len(connection.savepoint_ids)
+def _add_customer(name: str, *, fail: bool = False, broken: bool = False, news: bool = False):
+    """Like a service: its writes in an atomic block of its own. Returns whether it ran in a transaction
+    (a group's) and with its name."""
+    in_group = connection.in_atomic_block
+    if broken:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT * FROM no_such_table")
+    with transaction.atomic():
+        Customer.objects.create(name=name)
+        if news:
+            events.to_customer(name, "ws", {"type": "notice", "text": name})
+        if fail:
+            raise ServiceError("not_allowed", f"{name} refused")
+    return name, in_group
 
 
-def _add_customer(name: str, *, fail: bool = False, news_to: str | None = None):
-    Customer.objects.create(name=name)
-    if news_to is not None:
-        events.to_customer(name, "ws", {"type": "notice", "text": name}, exclude=None)
-    if fail:
-        raise ServiceError("not_allowed", f"{name} refused")
-    return name, _where_am_i()
+def _stored() -> list[str]:
+    return sorted(Customer.objects.values_list("name", flat=True))
 
 
-async def test_calls_that_wait_run_as_one_group_and_a_failing_call_changes_nothing(monkeypatch):
+async def _queued_behind_a_busy_thread(calls: list[tuple]) -> tuple[list[asyncio.Future], threading.Event]:
+    """Occupy the database with one call, queue ``calls`` behind it; they start when the event is set."""
     started, release = threading.Event(), threading.Event()
+
+    def blocker():
+        started.set()
+        assert release.wait(10)
+        return "alone", connection.in_atomic_block
+
+    runner = group_commit.for_this_loop(in_database_thread)
+    first = asyncio.ensure_future(runner.call(blocker))
+    await asyncio.to_thread(started.wait, 10)
+    queued = [asyncio.ensure_future(runner.call(_add_customer, *args, **kwargs)) for args, kwargs in calls]
+    await asyncio.sleep(0.05)
+    assert not first.done() and not any(call.done() for call in queued)
+    return [first, *queued], release
+
+
+async def test_calls_that_wait_run_as_one_group_and_a_refused_call_changes_nothing(monkeypatch):
     order = []
     send_news = events.asend
 
@@ -44,65 +68,53 @@ async def test_calls_that_wait_run_as_one_group_and_a_failing_call_changes_nothi
             order.append(f"{len(news)} news")
 
     monkeypatch.setattr(events, "asend", recording)
-
-    def blocker():
-        started.set()
-        assert release.wait(10)
-        return _where_am_i()
-
     layer = get_channel_layer()
     channel = await layer.new_channel()
     await layer.group_add(events.customer_group("c", "ws"), channel)
 
-    runner = group_commit.for_this_loop()
-    first = asyncio.ensure_future(runner.call(blocker))
-    await asyncio.to_thread(started.wait, 10)
-    waiting = [
-        asyncio.ensure_future(runner.call(_add_customer, "a")),
-        asyncio.ensure_future(runner.call(_add_customer, "b", fail=True)),
-        asyncio.ensure_future(runner.call(_add_customer, "c", news_to="c")),
-    ]
-    for call, name in zip(waiting, "abc", strict=True):
+    (first, a, b, c), release = await _queued_behind_a_busy_thread(
+        [(("a",), {}), (("b",), {"fail": True}), (("c",), {"news": True})]
+    )
+    for call, name in ((a, "a"), (b, "b"), (c, "c")):
         call.add_done_callback(lambda _, name=name: order.append(f"answer {name}"))
-    await asyncio.sleep(0.05)
-    assert not any(call.done() for call in waiting)
     release.set()
 
-    assert await first == (False, 0)  # alone: no transaction of its own around it, as db() runs it
-    name, (in_transaction, savepoints) = await waiting[0]
-    assert name == "a" and in_transaction and savepoints == 1  # the group's transaction, its own savepoint
+    assert await first == ("alone", False)  # a group of one runs as db() runs it, in autocommit
+    assert await a == ("a", True)  # the others: one group, one transaction
     with pytest.raises(ServiceError, match="b refused"):
-        await waiting[1]
-    assert (await waiting[2])[0] == "c"
+        await b
+    assert await c == ("c", True)
     await asyncio.sleep(0.01)  # done callbacks run in the loop's next rounds
-    assert order == ["1 news", "answer a", "answer b", "answer c"]  # news first, then the answers
+    assert order == ["1 news", "answer a", "answer b", "answer c"]  # the news first, then the answers
     assert '"text":"c"' in (await asyncio.wait_for(layer.receive(channel), 5))["text"]
-
-    stored = await database_sync_to_async(lambda: sorted(Customer.objects.values_list("name", flat=True)))()
-    assert stored == ["a", "c"]
+    assert await database_sync_to_async(_stored)() == ["a", "c"]
 
 
-async def test_a_group_whose_transaction_fails_stores_nothing_and_tells_every_caller(monkeypatch):
-    started, release = threading.Event(), threading.Event()
-
-    def blocker():
-        started.set()
-        assert release.wait(10)
-
-    runner = group_commit.for_this_loop()
-    first = asyncio.ensure_future(runner.call(blocker))
-    await asyncio.to_thread(started.wait, 10)
-    waiting = [asyncio.ensure_future(runner.call(_add_customer, name)) for name in ("d", "e")]
-    await asyncio.sleep(0.05)
-
-    def refuse_commit(*args, **kwargs):
-        raise OperationalError("disk I/O error")
-
-    monkeypatch.setattr(type(connections["default"]), "_commit", refuse_commit)
+async def test_a_database_error_rolls_the_group_back_and_each_call_runs_alone():
+    (first, a, broken, c), release = await _queued_behind_a_busy_thread(
+        [(("a",), {}), (("x",), {"broken": True}), (("c",), {})]
+    )
     release.set()
     await first
-    for call in waiting:
-        with pytest.raises(Exception, match="disk I/O error"):
-            await call
-    monkeypatch.undo()
-    assert not await database_sync_to_async(Customer.objects.filter(name__in=["d", "e"]).exists)()
+    assert await a == ("a", False) and await c == ("c", False)  # stored alone, once
+    with pytest.raises(Exception, match="no_such_table"):
+        await broken
+    assert await database_sync_to_async(_stored)() == ["a", "c"]
+
+
+async def test_a_failed_group_commit_stores_nothing_twice(monkeypatch):
+    calls, release = await _queued_behind_a_busy_thread([(("d",), {}), (("e",), {})])
+    commit = type(connections["default"])._commit
+    failures = []
+
+    def first_commit_fails(self):
+        if not failures:  # the group's
+            failures.append(True)
+            raise OperationalError("disk I/O error")
+        return commit(self)
+
+    monkeypatch.setattr(type(connections["default"]), "_commit", first_commit_fails)
+    release.set()
+    await calls[0]
+    assert [await call for call in calls[1:]] == [("d", False), ("e", False)]
+    assert failures and await database_sync_to_async(_stored)() == ["d", "e"]
