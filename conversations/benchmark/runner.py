@@ -94,44 +94,66 @@ async def _timed(coro) -> tuple[float, object]:
     return time.perf_counter() - started, result
 
 
-async def history_probe(side: load.ParleySide, setup: Setup, length: int, samples: int = 10) -> dict:
-    """Cost of ``welcome`` (with its latest 50 messages) and of ``history``
-    pages in a conversation of ``length`` messages against a short one."""
+async def history_probe(side: load.ParleySide, setup: Setup, length: int, samples: int = 20) -> dict:
+    """Cost of ``welcome`` (with its latest 50 messages) and of ``history`` pages in a conversation of
+    ``length`` messages against a short one. Both are filled first and then measured in turns, sample by
+    sample, so that the machine's drift and the database's state (its write-ahead log, its caches) are
+    the same for both."""
     url = side.urls[0]
-    result = {}
-    for subject, count in (("bench-short", 200), ("bench-long", length)):
+    lengths = {"short": 200, "long": length}
+    last_seqs = {}
+    for name, count in lengths.items():
+        subject = f"bench-{name}"
         conn, welcome = await side.open_customer(subject, url)
         if welcome["conversation"] is None or welcome["conversation"]["state"] != "active":
             await conn.send({"type": "send", "client_id": f"{side.run}-{subject}", "text": "Hello"})
             await conn.expect("state", timeout=60, state="active")
         await conn.close()
-        last_seq = (await asyncio.to_thread(setup, "fill_history", {"subjects": [subject], "count": count}))[subject]
-        before = load.total_queries(await load.server_stats([url]))
-        welcome_times = []
-        for _ in range(samples):
-            elapsed, (conn, welcome) = await _timed(side.open_customer(subject, url))
-            assert welcome["conversation"]["last_seq"] >= last_seq  # noqa: S101 - the probe measured what it meant to
-            welcome_times.append(elapsed)
+        filled = await asyncio.to_thread(setup, "fill_history", {"subjects": [subject], "count": count})
+        last_seqs[name] = filled[subject]
+
+    welcome_times: dict[str, list[float]] = {name: [] for name in lengths}
+    for _ in range(samples):
+        for name in lengths:
+            elapsed, (conn, welcome) = await _timed(side.open_customer(f"bench-{name}", url))
+            assert welcome["conversation"]["last_seq"] >= last_seqs[name]  # noqa: S101 - the probe measured what it meant to
+            welcome_times[name].append(elapsed)
             await conn.close()
-        after_welcome = load.total_queries(await load.server_stats([url]))
-        conn, _ = await side.open_customer(subject, url)
-        pages = {"newest": last_seq + 1, "middle": last_seq // 2, "oldest": 51}
-        page_times: dict[str, list[float]] = {name: [] for name in pages}
-        before_pages = load.total_queries(await load.server_stats([url]))
-        for _ in range(samples):
-            for name, before_seq in pages.items():
-                elapsed, _ = await _timed(_history(conn, before_seq))
-                page_times[name].append(elapsed)
+
+    conns = {name: (await side.open_customer(f"bench-{name}", url))[0] for name in lengths}
+    pages = {name: {"newest": last + 1, "middle": last // 2, "oldest": 51} for name, last in last_seqs.items()}
+    page_times = {name: {page: [] for page in pages[name]} for name in lengths}
+    for _ in range(samples):
+        for page in ("newest", "middle", "oldest"):
+            for name in lengths:
+                elapsed, _ = await _timed(_history(conns[name], pages[name][page]))
+                page_times[name][page].append(elapsed)
+
+    # The queries, counted apart from the timing (one conversation at a time, the sockets' closing included).
+    queries = {}
+    for name in lengths:
+        before = load.total_queries(await load.server_stats([url]))
+        for _ in range(5):
+            conn, _ = await side.open_customer(f"bench-{name}", url)
+            await conn.close()
+        await asyncio.sleep(0.5)  # the last close is handled
+        after_welcomes = load.total_queries(await load.server_stats([url]))
+        for page in pages[name].values():
+            await _history(conns[name], page)
         after_pages = load.total_queries(await load.server_stats([url]))
+        queries[name] = (per_message(before, after_welcomes, 5), per_message(after_welcomes, after_pages, 3))
+    for conn in conns.values():
         await conn.close()
-        result[subject.removeprefix("bench-")] = {
-            "messages": last_seq,
-            "welcome_ms_median": round(statistics.median(welcome_times) * 1000, 2),
-            "queries_per_welcome": per_message(before, after_welcome, samples),
-            "history_ms_median": {k: round(statistics.median(v) * 1000, 2) for k, v in page_times.items()},
-            "queries_per_history_page": per_message(before_pages, after_pages, samples * len(pages)),
+    return {
+        name: {
+            "messages": last_seqs[name],
+            "welcome_ms_median": round(statistics.median(welcome_times[name]) * 1000, 2),
+            "queries_per_welcome": queries[name][0],  # connect, hello, close
+            "history_ms_median": {k: round(statistics.median(v) * 1000, 2) for k, v in page_times[name].items()},
+            "queries_per_history_page": queries[name][1],
         }
-    return result
+        for name in lengths
+    }
 
 
 async def _history(conn: load.Conn, before_seq: int) -> dict:
