@@ -24,6 +24,7 @@ class Options:
     rate: float = 1.0
     seconds: float = 30.0
     saturate_seconds: float = 10.0
+    rounds: int = 3
     agents: int = 0
     history: int = 0
     probe_history: int = 0
@@ -86,6 +87,45 @@ async def _closed_loop(side, urls: list[str], n: int, seconds: float) -> dict:
         "machine": os.cpu_count(),
     }
     return result
+
+
+async def _closed_loops(sides: dict, urls: list[str], n: int, seconds: float, rounds: int) -> dict[str, dict]:
+    """The closed loops of all ``sides`` in turns: ``rounds`` rounds of ``seconds / rounds`` each. The
+    speed of a shared machine drifts during a run (the bare anchors moved by a factor of two within one
+    day here); in turns, the drift falls on every side alike, which is what the ratio between them needs."""
+    parts: dict[str, list[dict]] = {name: [] for name in sides}
+    for _ in range(max(1, rounds)):
+        for name, side in sides.items():
+            parts[name].append(await _closed_loop(side, urls, n, seconds / max(1, rounds)))
+    return {name: _combined(rounds_of_one, seconds) for name, rounds_of_one in parts.items()}
+
+
+def _combined(parts: list[dict], seconds: float) -> dict:
+    completed = sum(p["completed"] for p in parts)
+    queries = [(p["queries_per_message"], p["completed"]) for p in parts if p.get("queries_per_message") is not None]
+    cores = [p["cores"] for p in parts]
+    return {
+        "msgs_per_s": round(completed / seconds, 1),
+        "completed": completed,
+        "timed_out": sum(p["timed_out"] for p in parts),
+        "rounds_msgs_per_s": [p["msgs_per_s"] for p in parts],
+        "latency_ms": {
+            key: statistics.median(p["latency_ms"][key] for p in parts if p["latency_ms"].get(key) is not None)
+            for key in ("p50", "p95", "p99")
+            if any(p["latency_ms"].get(key) is not None for p in parts)
+        },
+        "errors": {k: sum(p["errors"].get(k, 0) for p in parts) for k in {k for p in parts for k in p["errors"]}},
+        "queries_per_message": round(sum(q * c for q, c in queries) / max(1, sum(c for _, c in queries)), 2)
+        if queries
+        else None,
+        "cores": {
+            "server": None
+            if any(c["server"] is None for c in cores)
+            else round(statistics.mean(c["server"] for c in cores), 2),
+            "client": round(statistics.mean(c["client"] for c in cores), 2),
+            "machine": cores[0]["machine"],
+        },
+    }
 
 
 async def _timed(coro) -> tuple[float, object]:
@@ -216,6 +256,7 @@ async def run(urls: list[str], setup: Setup, options: Options, log: Callable[[st
             "rate": options.rate,
             "seconds": options.seconds,
             "saturate_seconds": options.saturate_seconds,
+            "rounds": options.rounds,
             "history": options.history,
         },
     }
@@ -248,41 +289,36 @@ async def run(urls: list[str], setup: Setup, options: Options, log: Callable[[st
         # Server CPU per relayed message in the paced phase: robust when other programs share the CPUs.
         "cpu_ms_per_message": _cpu_ms(stats_before, stats_after, relay_paced["acks"]),
     }
-    log(f"relay: closed loop for {options.saturate_seconds} s")
-    relay_saturated = await _closed_loop(side, urls, n, options.saturate_seconds)
-    report["relay"] = {
-        "msgs_per_s": relay_saturated["msgs_per_s"],
-        "latency_ms": relay_paced["latency_ms"],
-        "paced": relay_paced,
-        "saturated": relay_saturated,
-    }
-    if options.probe_history:
-        log(f"history probe: {options.probe_history} messages")
-        report["history_probe"] = await history_probe(side, setup, options.probe_history)
-    await side.close()
-
+    anchor_sides = {"group_relay": load.GroupRelayAnchor(urls, run_id), "echo": load.EchoAnchor(urls, run_id)}
     anchors = {}
-    for name, anchor in (
-        ("group_relay", load.GroupRelayAnchor(urls, run_id)),
-        ("echo", load.EchoAnchor(urls, run_id)),
-    ):
-        log(f"anchor {name}")
+    for name, anchor in anchor_sides.items():
+        log(f"anchor {name}: paced")
         await anchor.connect(n)
         before = await load.server_stats(urls)
         paced = await load.paced_phase(anchor, n, options.rate, options.seconds)
         after = await load.server_stats(urls)
-        saturated = await _closed_loop(anchor, urls, n, options.saturate_seconds)
+        anchors[name] = {"latency_ms": paced["latency_ms"], "cpu_ms_per_message": _cpu_ms(before, after, paced["sent"])}
+        anchors[name]["paced"] = paced
+
+    log(f"closed loops: relay, group relay, echo in turns, {options.rounds} rounds, {options.saturate_seconds} s each")
+    loops = await _closed_loops({"relay": side, **anchor_sides}, urls, n, options.saturate_seconds, options.rounds)
+    report["relay"] = {
+        "msgs_per_s": loops["relay"]["msgs_per_s"],
+        "latency_ms": relay_paced["latency_ms"],
+        "paced": relay_paced,
+        "saturated": loops["relay"],
+    }
+    for name, anchor in anchor_sides.items():
+        anchors[name] = {"msgs_per_s": loops[name]["msgs_per_s"], **anchors[name], "saturated": loops[name]}
         await anchor.close()
-        anchors[name] = {
-            "msgs_per_s": saturated["msgs_per_s"],
-            "latency_ms": paced["latency_ms"],
-            "cpu_ms_per_message": _cpu_ms(before, after, paced["sent"]),
-            "paced": paced,
-            "saturated": saturated,
-        }
     report["anchor"] = anchors
     group = anchors["group_relay"]["msgs_per_s"]
     report["relay_vs_group_relay"] = round(report["relay"]["msgs_per_s"] / group, 3) if group else None
+
+    if options.probe_history:
+        log(f"history probe: {options.probe_history} messages")
+        report["history_probe"] = await history_probe(side, setup, options.probe_history)
+    await side.close()
 
     if options.idle:
         log(f"idle widgets: {options.idle}")

@@ -43,3 +43,7 @@ def test_chat_benchmark_reports_every_figure_and_loses_nothing(tmp_path):
         relay["msgs_per_s"] / report["anchor"]["group_relay"]["msgs_per_s"], 3
     )
     assert relay["saturated"]["cores"]["client"] > 0
+    # the closed loops took turns: three rounds of each side, whose messages add up to the figure
+    for part in (relay, report["anchor"]["group_relay"], report["anchor"]["echo"]):
+        assert len(part["saturated"]["rounds_msgs_per_s"]) == 3
+        assert part["saturated"]["completed"] == round(part["msgs_per_s"] * 1)

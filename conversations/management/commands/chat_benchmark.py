@@ -39,7 +39,16 @@ class Command(BaseCommand):
         parser.add_argument("--rate", type=float, default=1.0, help="Messages per second per conversation.")
         parser.add_argument("--seconds", type=float, default=30.0, help="Length of the paced (latency) phase.")
         parser.add_argument(
-            "--saturate-seconds", type=float, default=10.0, help="Length of the closed-loop (throughput) phase."
+            "--saturate-seconds",
+            type=float,
+            default=10.0,
+            help="Closed-loop (throughput) time of each side: the relay, the group relay and the echo.",
+        )
+        parser.add_argument(
+            "--rounds",
+            type=int,
+            default=3,
+            help="The sides' closed loops take turns in this many rounds (the machine's drift falls on all alike).",
         )
         parser.add_argument("--agents", type=int, default=0, help="Agents (default: one per 20 conversations).")
         parser.add_argument("--history", type=int, default=0, help="Earlier messages added to each conversation.")
@@ -65,6 +74,7 @@ class Command(BaseCommand):
             rate=options["rate"],
             seconds=options["seconds"],
             saturate_seconds=options["saturate_seconds"],
+            rounds=options["rounds"],
             agents=options["agents"],
             history=options["history"],
             probe_history=options["probe_history"],
