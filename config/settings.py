@@ -175,6 +175,9 @@ PARLEY_WELCOME_MESSAGES = 50
 # PostgreSQL: threads (each with its own database connection) that run the sockets' database work in
 # one server process. SQLite always uses one (one writer at a time).
 PARLEY_DB_THREADS = env.int("PARLEY_DB_THREADS", default=2)
+# The server process's garbage collector (config/asgi.py): the objects of start-up are frozen, and a
+# young-generation collection waits for this many new objects (Python's default is 700; 0 keeps it).
+PARLEY_GC_THRESHOLD = env.int("PARLEY_GC_THRESHOLD", default=50_000)
 # Sockets per client IP address (widget and workspace); 0 disables the limit.
 PARLEY_MAX_SOCKETS_PER_IP = env.int("PARLEY_MAX_SOCKETS_PER_IP", default=200)
 # Demo website at /demo/ and its token endpoint: on only where the demo configuration is loaded.
