@@ -50,7 +50,7 @@ def _one_statement() -> bool:
     return connection.vendor == "postgresql"
 
 
-def _together():
+def _one_transaction():
     """What keeps ``_append``'s UPDATE and INSERT (SQLite) together: a transaction of their own, or the
     caller's transaction when there is one (group commit). The INSERT is not refused there (the UPDATE
     found no such ``client_id`` and ``BEGIN IMMEDIATE`` made the transaction the only writer); should it
@@ -186,7 +186,7 @@ def _append(
     transaction, the transaction is aborted: group commit then runs each call alone)."""
     message = {**message, "sent_at": now}
     if not _one_statement():
-        with _together():
+        with _one_transaction():
             conversation = _advance(kind, where, now, customer)
             return None if conversation is None else (conversation, _insert(conversation, message))
     params = [*_set_params(now, customer), *where, *(_db_value(Message, n, message[n]) for n in _GIVEN)]

@@ -297,8 +297,8 @@ async def run(urls: list[str], setup: Setup, options: Options, log: Callable[[st
         before = await load.server_stats(urls)
         paced = await load.paced_phase(anchor, n, options.rate, options.seconds)
         after = await load.server_stats(urls)
-        anchors[name] = {"latency_ms": paced["latency_ms"], "cpu_ms_per_message": _cpu_ms(before, after, paced["sent"])}
-        anchors[name]["paced"] = paced
+        cpu_ms = _cpu_ms(before, after, paced["sent"])
+        anchors[name] = {"latency_ms": paced["latency_ms"], "cpu_ms_per_message": cpu_ms, "paced": paced}
 
     log(f"closed loops: relay, group relay, echo in turns, {options.rounds} rounds, {options.saturate_seconds} s each")
     loops = await _closed_loops({"relay": side, **anchor_sides}, urls, n, options.saturate_seconds, options.rounds)
