@@ -6,7 +6,8 @@ from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
 from admin_center.forms import ChatWidgetForm, OperatingHoursForm, WorkstreamForm
-from admin_center.models import ChatAuthenticationSetting, ChatWidget, OperatingHours, Workstream
+from admin_center.models import ChatAuthenticationSetting, ChatWidget, ConfigurationImport, OperatingHours, Workstream
+from admin_center.readonly import ReadOnly
 
 ADMIN_MEDIA = {"css": {"all": ["admin_center/admin_center.css"]}}
 
@@ -108,3 +109,12 @@ class OperatingHoursAdmin(admin.ModelAdmin):
         ),
         (None, {"fields": ["closed_dates"]}),
     ]
+
+
+@admin.register(ConfigurationImport)
+class ConfigurationImportAdmin(ReadOnly, admin.ModelAdmin):
+    """The audit trail of ``import_config``: who applied a document, when, and the counts per kind."""
+
+    list_display = ("created_at", "imported_by", "source", "allow_staff")
+    readonly_fields = ("created_at", "imported_by", "source", "allow_staff", "summary")
+

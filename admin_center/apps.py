@@ -6,3 +6,6 @@ class AdminCenterConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "admin_center"
     verbose_name = _("Admin center")
+
+    def ready(self) -> None:
+        from . import checks  # noqa: F401  (registers the deploy checks)

@@ -17,13 +17,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.contrib.auth import get_user_model
+from django.contrib.auth import get_user_model, password_validation
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import models, transaction
 from django.utils.translation import gettext as _
 
 from admin_center import validators
-from admin_center.models import ChatAuthenticationSetting, ChatWidget, OperatingHours, Workstream
+from admin_center.models import ChatAuthenticationSetting, ChatWidget, ConfigurationImport, OperatingHours, Workstream
 from routing.models import AgentProfile, Queue
 
 VERSION = 1
@@ -82,17 +82,37 @@ class _Rollback(Exception):
 # --- import ---------------------------------------------------------------------------
 
 
-def import_configuration(document: Any) -> ImportReport:
-    """Apply ``document`` all-or-nothing; raise ``ConfigError`` listing every problem."""
+def import_configuration(
+    document: Any, *, allow_staff: bool = False, imported_by: str = "", source: str = ""
+) -> ImportReport:
+    """Apply ``document`` all-or-nothing; raise ``ConfigError`` listing every problem.
+
+    The password of a staff or superuser account is never set or changed unless ``allow_staff``: a
+    configuration file must not be a way to take over an administrator. Every applied import leaves a
+    ``ConfigurationImport`` audit row (who, when, counts per kind) in the same transaction."""
     problems, unreadable = _check_shape(document)
     if unreadable is None:
         raise ConfigError(problems)
-    importer = _Importer(document, unreadable)
+    importer = _Importer(document, unreadable, allow_staff=allow_staff)
     try:
         with transaction.atomic():
             importer.run()
             if problems or importer.problems:
                 raise _Rollback
+            report = importer.report
+            ConfigurationImport.objects.create(
+                imported_by=imported_by[:150] or "unknown",
+                source=source[:200],
+                allow_staff=allow_staff,
+                summary={
+                    section: {
+                        "created": report.created[section],
+                        "updated": report.updated[section],
+                        "unchanged": report.unchanged[section],
+                    }
+                    for section in SECTIONS
+                },
+            )
     except _Rollback:
         raise ConfigError(problems + importer.problems) from None
     return importer.report
@@ -160,7 +180,8 @@ def _check_item(section: str, path: str, item: dict) -> tuple[list[str], bool]:
 
 
 class _Importer:
-    def __init__(self, document: dict, unreadable: set[str]) -> None:
+    def __init__(self, document: dict, unreadable: set[str], *, allow_staff: bool = False) -> None:
+        self.allow_staff = allow_staff
         self.document = document
         self.unreadable = unreadable
         self.problems: list[str] = []
@@ -204,6 +225,15 @@ class _Importer:
             user.set_unusable_password()
         password_changed = "password" in item and not user.check_password(item["password"])
         if password_changed:
+            if (user.is_staff or user.is_superuser) and not self.allow_staff:
+                message = _("%(username)s is a staff account; its password is changed only with --allow-staff.")
+                self._report("agents", path, username, {"password": [message % {"username": username}]})
+                return
+            try:
+                password_validation.validate_password(item["password"], user)
+            except ValidationError as error:
+                self._report("agents", path, username, {"password": error.messages})
+                return
             user.set_password(item["password"])
         errors = _validation_errors(user, exclude={"password"})
         if errors:

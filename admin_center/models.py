@@ -13,6 +13,7 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from admin_center import validators
@@ -254,6 +255,35 @@ class ChatWidget(models.Model):
         blank=True,
         help_text=_("Overrides of the system-message texts; missing ones use the defaults."),
     )
+    pre_chat = models.JSONField(
+        _("pre-chat survey"),
+        default=list,
+        blank=True,
+        help_text=_(
+            "Fields the customer fills in before the first message of a new conversation: a list of "
+            '{"name", "label", "kind" (text, email, textarea, choice), "required", "choices"}.'
+        ),
+    )
+    post_chat_survey = models.BooleanField(
+        _("ask for a rating"),
+        default=False,
+        help_text=_("After an agent ends a conversation, the widget asks the customer for 1-5 stars and a comment."),
+    )
+    email_notifications = models.BooleanField(
+        _("email an absent customer"),
+        default=False,
+        help_text=_(
+            "Persistent chat, and messages left when nobody was available: an agent's reply that the customer "
+            "has not seen is sent to their email address."
+        ),
+    )
+    return_url = models.URLField(
+        _("return address"),
+        max_length=500,
+        blank=True,
+        default="",
+        help_text=_("The page of your website with the chat; emails link back to it."),
+    )
 
     class Meta:
         verbose_name = _("chat widget")
@@ -268,6 +298,8 @@ class ChatWidget(models.Model):
             "public_id": lambda: validators.validate_public_id(self.public_id),
             "allowed_origins": lambda: validators.validate_allowed_origins(self.allowed_origins),
             "messages": lambda: validators.validate_messages(self.messages),
+            "pre_chat": lambda: validators.validate_pre_chat(self.pre_chat),
+            "return_url": lambda: validators.validate_return_url(self.return_url),
         }
         errors = _collect(checks, raise_now=False)
         if self.workstream_id is not None:
@@ -296,3 +328,22 @@ def _collect(checks: dict, *, raise_now: bool = True) -> dict:
     if errors and raise_now:
         raise ValidationError(errors)
     return errors
+
+
+class ConfigurationImport(models.Model):
+    """The audit trail of ``import_config``: who applied a configuration document, when, and what it
+    changed (counts per kind). Written in the import's own transaction, so a refused import leaves none."""
+
+    imported_by = models.CharField(_("imported by"), max_length=150)
+    source = models.CharField(_("source"), max_length=200, blank=True)
+    created_at = models.DateTimeField(_("at"), default=timezone.now, db_index=True)
+    allow_staff = models.BooleanField(_("staff accounts allowed"), default=False)
+    summary = models.JSONField(_("changes"), default=dict)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("configuration import")
+        verbose_name_plural = _("configuration imports")
+
+    def __str__(self) -> str:
+        return f"{self.created_at:%Y-%m-%d %H:%M} {self.imported_by}"

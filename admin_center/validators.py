@@ -10,6 +10,7 @@ name to message so that each entry point can put the message on its field.
 from __future__ import annotations
 
 import re
+import string
 import zoneinfo
 from collections.abc import Iterable
 from datetime import date
@@ -161,6 +162,21 @@ def validate_closed_dates(value: object) -> None:
         raise ValidationError(problems)
 
 
+def template_fields(text: str) -> list[str]:
+    """The placeholders of a system-message template, parsed as ``str.format`` would.
+
+    Only bare names are accepted: attribute or index access, conversions and format specifications
+    (``{position.__class__:{position}}``) raise ``ValueError``, as do unbalanced braces."""
+    fields = []
+    for _literal, field, spec, conversion in string.Formatter().parse(text):
+        if field is None:
+            continue
+        if spec or conversion or not field.isidentifier():
+            raise ValueError(field)
+        fields.append(field)
+    return fields
+
+
 def validate_messages(value: object) -> None:
     if not isinstance(value, dict):
         raise ValidationError(_("Enter an object of message texts."), code="messages")
@@ -174,10 +190,18 @@ def validate_messages(value: object) -> None:
             problems.append(_("%(key)s: enter a text.") % {"key": key})
         else:
             allowed = MESSAGE_PLACEHOLDERS.get(key)
-            for placeholder in re.findall(r"\{[^{}]*\}", text):
-                if placeholder != allowed:
+            try:
+                fields = template_fields(text)
+            except ValueError:
+                problems.append(
+                    _("%(key)s: only {placeholder} names may stand in braces; write {{ and }} for braces.")
+                    % {"key": key}
+                )
+                continue
+            for field in fields:
+                if "{" + field + "}" != allowed:
                     problems.append(
-                        _("%(key)s: unknown placeholder %(placeholder)s.") % {"key": key, "placeholder": placeholder}
+                        _("%(key)s: unknown placeholder %(placeholder)s.") % {"key": key, "placeholder": "{" + field + "}"}
                     )
     if problems:
         raise ValidationError(problems)
@@ -206,3 +230,82 @@ def widget_problems(*, workstream_persistent: bool | None, has_authentication: b
 def persistent_widgets_without_authentication(widgets: Iterable) -> list:
     """Widgets that would break the widget rule if their workstream became persistent."""
     return [widget for widget in widgets if widget.authentication_id is None]
+
+
+# --- the customer's journey: pre-chat survey, return URL (issue 15) -------------------
+
+PRE_CHAT_KINDS = ("text", "email", "textarea", "choice")
+PRE_CHAT_NAME_RE = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
+PRE_CHAT_MAX_FIELDS = 10
+
+
+def validate_pre_chat(value: object) -> None:
+    """The survey: a list of at most 10 fields ``{"name", "label", "kind", "required", "choices"?}``;
+    names are unique identifiers (``a-z``, digits, ``_``), a ``choice`` field lists 1-20 distinct choices."""
+    if value is None:
+        return
+    if not isinstance(value, list):
+        raise ValidationError(_("Enter a list of survey fields."), code="pre_chat")
+    if len(value) > PRE_CHAT_MAX_FIELDS:
+        raise ValidationError(_("A survey has at most %(max)s fields.") % {"max": PRE_CHAT_MAX_FIELDS})
+    problems = []
+    names = set()
+    for index, field in enumerate(value, start=1):
+        where = _("field %(n)s") % {"n": index}
+        if not isinstance(field, dict):
+            problems.append(_("%(where)s: enter an object.") % {"where": where})
+            continue
+        unknown = set(field) - {"name", "label", "kind", "required", "choices"}
+        if unknown:
+            keys = ", ".join(sorted(map(str, unknown)))
+            problems.append(_("%(where)s: unknown keys %(keys)s.") % {"where": where, "keys": keys})
+        name = field.get("name")
+        if not isinstance(name, str) or not PRE_CHAT_NAME_RE.match(name):
+            problems.append(
+                _("%(where)s: 'name' must be 1-40 of a-z, 0-9 and '_', starting with a letter.") % {"where": where}
+            )
+        elif name in names:
+            problems.append(_("%(where)s: the name %(name)s is used twice.") % {"where": where, "name": name})
+        else:
+            names.add(name)
+        label = field.get("label")
+        if not isinstance(label, str) or not label.strip() or len(label) > 100:
+            problems.append(_("%(where)s: 'label' must be a text of 1-100 characters.") % {"where": where})
+        kind = field.get("kind")
+        if kind not in PRE_CHAT_KINDS:
+            problems.append(
+                _("%(where)s: 'kind' must be one of %(kinds)s.") % {"where": where, "kinds": ", ".join(PRE_CHAT_KINDS)}
+            )
+        if "required" in field and not isinstance(field["required"], bool):
+            problems.append(_("%(where)s: 'required' must be true or false.") % {"where": where})
+        choices = field.get("choices")
+        if kind == "choice":
+            if (
+                not isinstance(choices, list)
+                or not 1 <= len(choices) <= 20
+                or not all(isinstance(c, str) and c.strip() and len(c) <= 100 for c in choices)
+                or len(set(choices)) != len(choices)
+            ):
+                problems.append(
+                    _("%(where)s: a choice field needs 'choices', 1-20 different texts of up to 100 characters.")
+                    % {"where": where}
+                )
+        elif choices is not None:
+            problems.append(_("%(where)s: only a choice field has 'choices'.") % {"where": where})
+    if problems:
+        raise ValidationError(problems)
+
+
+def validate_return_url(value: object) -> None:
+    """Where the email to an absent customer links back to: an absolute http(s) URL, or empty."""
+    if value in ("", None):
+        return
+    message = _("Enter an absolute http or https address, e.g. https://shop.example.com/help")
+    if not isinstance(value, str) or len(value) > 500:
+        raise ValidationError(message, code="return_url")
+    try:
+        parts = urlsplit(value)
+    except ValueError:
+        raise ValidationError(message, code="return_url") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.username or parts.password:
+        raise ValidationError(message, code="return_url")

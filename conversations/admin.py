@@ -13,22 +13,10 @@ from django.http import HttpResponse
 from django.template.response import TemplateResponse
 from django.utils.translation import gettext_lazy as _
 
+from admin_center.readonly import ReadOnly
 from conversations import privacy, services
 from conversations.models import Conversation, ConversationEvent, Customer
 from routing.models import AgentProfile
-
-
-class ReadOnly:
-    """Conversations are changed by customers, agents and the service layer, never by editing rows."""
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
 
 class ReadOnlyAdmin(ReadOnly, admin.ModelAdmin):

@@ -3,10 +3,15 @@ settings, with built-in defaults in the widget's language."""
 
 from __future__ import annotations
 
+import logging
 import math
 
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
+
+from admin_center.validators import template_fields
+
+logger = logging.getLogger("parley.notices")
 
 CODES = ("queue_position", "average_wait_time", "agent_joined", "out_of_hours", "conversation_ended")
 
@@ -19,25 +24,34 @@ DEFAULTS = {
 }
 
 
-class _Placeholders(dict):
-    """Leaves unknown placeholders as they are instead of failing."""
-
-    def __missing__(self, key: str) -> str:
-        return "{" + key + "}"
+def _fill(template: str, values: dict) -> str | None:
+    """``template`` with its bare placeholders filled, or None when it holds anything else
+    (attribute or index access, a format specification, unbalanced braces, an unknown name)."""
+    try:
+        fields = template_fields(template)
+    except ValueError:
+        return None
+    if any(field not in values for field in fields):
+        return None
+    return template.format_map(values)
 
 
 def render(widget, code: str, data: dict) -> str:
-    template = (widget.messages or {}).get(code) if widget is not None else None
-    if not template:
-        with translation.override(widget.language if widget is not None else "en"):
-            template = str(DEFAULTS[code])
-    values = _Placeholders(data)
+    """The notice text: the widget's override when it renders, else the built-in default in the widget's
+    language. A broken override (saved before validation parsed templates, or written to the database
+    directly) must never stop the caller, which may be routing or a timer sweep."""
+    values = dict(data)
     if "seconds" in data:
         values["minutes"] = max(1, math.ceil(data["seconds"] / 60))
-    try:
-        return template.format_map(values)
-    except (ValueError, IndexError):  # a malformed override shows as written
-        return template
+    override = (widget.messages or {}).get(code) if widget is not None else None
+    if override:
+        text = _fill(override, values)
+        if text is not None:
+            return text
+        logger.warning("widget %s: system message %r does not render; the default is used", widget.pk, code)
+    with translation.override(widget.language if widget is not None else "en"):
+        default = str(DEFAULTS[code])
+    return _fill(default, values) or default
 
 
 def notice(widget, code: str, **data) -> dict:

@@ -7,7 +7,7 @@ import io
 import jwt
 import pytest
 from django.contrib.auth import get_user_model
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from admin_center.config_io import export_configuration
@@ -21,6 +21,16 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture(autouse=True)
 def _key_dir(settings, tmp_path):
     settings.PARLEY_DEMO_KEY_DIR = tmp_path / "demo-keys"
+    settings.PARLEY_DEMO = True
+
+
+def test_setup_demo_refuses_without_debug_or_the_demo_switch(settings):
+    settings.DEBUG = False
+    settings.PARLEY_DEMO = False
+
+    with pytest.raises(CommandError, match="DEBUG=true or PARLEY_DEMO=true"):
+        run_setup_demo()
+    assert not get_user_model().objects.filter(username="ada").exists()
 
 
 def run_setup_demo(*args: str) -> str:

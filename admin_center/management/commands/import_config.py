@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import getpass
 import json
 import sys
 
 from django.core.management.base import BaseCommand, CommandError
 
 from admin_center.config_io import SECTIONS, ConfigError, import_configuration
+
+
+def _operator() -> str:
+    """Who ran the command, for the audit row: the operating-system account."""
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
 
 
 class Command(BaseCommand):
@@ -20,6 +29,11 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("file", help="JSON file to import, or '-' for standard input")
+        parser.add_argument(
+            "--allow-staff",
+            action="store_true",
+            help="Allow the document to set the passwords of staff and superuser accounts (refused otherwise).",
+        )
 
     def handle(self, *args, file: str, **options) -> None:
         try:
@@ -35,7 +49,12 @@ class Command(BaseCommand):
         except json.JSONDecodeError as error:
             raise CommandError(f"{file}: not valid JSON: {error}") from None
         try:
-            report = import_configuration(document)
+            report = import_configuration(
+                document,
+                allow_staff=options.get("allow_staff", False),
+                imported_by=_operator(),
+                source=f"import_config {file}",
+            )
         except ConfigError as error:
             for problem in error.problems:
                 self.stderr.write(problem)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
@@ -40,12 +41,18 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, **options) -> None:
+        if not (settings.DEBUG or settings.PARLEY_DEMO):
+            # The demo makes 'ada' a superuser with a published password: never on a production database.
+            raise CommandError(
+                "setup_demo runs only with DEBUG=true or PARLEY_DEMO=true: it creates sign-ins whose passwords "
+                "are published (ada is an administrator). `make run` sets both for development."
+            )
         base_url = options["base_url"].rstrip("/") + "/"
         _private_pem, public_pem = ensure_demo_keys()
         document = demo_document(public_pem)
         try:
             with transaction.atomic():
-                import_configuration(document)
+                import_configuration(document, allow_staff=True, imported_by="setup_demo", source=str(DEMO_CONFIG))
                 admin = get_user_model().objects.get(username=ADMIN)
                 if not (admin.is_staff and admin.is_superuser):
                     admin.is_staff = admin.is_superuser = True
