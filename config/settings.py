@@ -11,6 +11,8 @@ import environ
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
+from config.secret_key import development_secret_key
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
@@ -25,7 +27,7 @@ if not SECRET_KEY:
             "SECRET_KEY is not set. Production (DEBUG=false) refuses to start without it; "
             "for development run `make run`, which writes a .env with DEBUG=true and a key."
         )
-    SECRET_KEY = "django-insecure-development-only-key-not-for-production"  # noqa: S105
+    SECRET_KEY = development_secret_key(BASE_DIR / ".demo" / "development-secret-key")
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])

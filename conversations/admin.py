@@ -107,6 +107,7 @@ class ConversationAdmin(ReadOnlyAdmin):
             try:
                 services.reassign(conversation, agent, actor_name=actor)
                 moved += 1
+                self.log_change(request, conversation, f"Reassigned to agent {agent.pk} ({agent.display_name}).")
             except services.ServiceError as error:
                 refused.append(f"{conversation}: {error.message}")
         if moved:

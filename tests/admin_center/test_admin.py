@@ -6,6 +6,7 @@ import uuid
 
 import pytest
 from django.contrib import admin
+from django.contrib.admin.models import LogEntry
 from django.contrib.auth import get_user_model
 from django.urls import reverse
 
@@ -275,3 +276,5 @@ def test_reassign_action_moves_the_conversation_through_the_service(client, ada)
     assert AgentProfile.objects.get(pk=bob.pk).used_capacity == 30
     assert AgentProfile.objects.get(pk=alice.pk).used_capacity == 0
     assert ConversationEvent.objects.filter(conversation=conversation, actor_name="ada").exists()
+    entry = LogEntry.objects.get(object_id=str(conversation.pk))
+    assert entry.user.get_username() == "ada" and f"agent {bob.pk}" in entry.change_message

@@ -30,7 +30,9 @@ def test_import_refuses_to_change_a_superusers_password(ada):
     with pytest.raises(ConfigError) as refused:
         import_configuration(agents_document("ada", "taken-over-pw-7"))
 
-    assert refused.value.problems == ["agents[0].password: ada is a staff account; its password is changed only with --allow-staff."]
+    assert refused.value.problems == [
+        "agents[0].password: ada is a staff account; its password is changed only with --allow-staff."
+    ]
     ada.refresh_from_db()
     assert ada.check_password("ada-original-pw-7")
     assert not ConfigurationImport.objects.exists()
@@ -75,7 +77,10 @@ def test_every_applied_import_is_audited_with_who_and_counts():
 
 
 def test_the_command_refuses_a_staff_password_without_the_flag(ada):
-    stdin, sys.stdin = sys.stdin, io.StringIO('{"version": 1, "agents": [{"username": "ada", "password": "taken-over-pw-7"}]}')
+    stdin, sys.stdin = (
+        sys.stdin,
+        io.StringIO('{"version": 1, "agents": [{"username": "ada", "password": "taken-over-pw-7"}]}'),
+    )
     try:
         with pytest.raises(CommandError):
             call_command("import_config", "-", stdout=io.StringIO(), stderr=io.StringIO())

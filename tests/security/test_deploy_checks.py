@@ -7,7 +7,9 @@ from django.core.management import call_command
 from django.core.management.base import SystemCheckError
 
 
-@pytest.mark.parametrize(("switch", "code"), [("PARLEY_DEMO", "parley.E001"), ("PARLEY_BENCHMARK_ROUTES", "parley.E002")])
+@pytest.mark.parametrize(
+    ("switch", "code"), [("PARLEY_DEMO", "parley.E001"), ("PARLEY_BENCHMARK_ROUTES", "parley.E002")]
+)
 def test_deploy_check_fails_with_a_development_switch_on(settings, switch, code):
     setattr(settings, switch, True)
 
