@@ -44,6 +44,10 @@ INSTALLED_APPS = [
     "admin_center",
     "routing",
     "conversations",
+    "conversations.webhooks.apps.WebhooksConfig",  # the webhook outbox (conversations/webhooks/)
+    "rest_framework",
+    "rest_framework.authtoken",
+    "drf_spectacular",
 ]
 
 MIDDLEWARE = [
@@ -132,7 +136,7 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(BASE_DIR / "staticfiles")))
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
@@ -166,6 +170,8 @@ PARLEY_SEND_RATE = env.float("PARLEY_SEND_RATE", default=5)
 PARLEY_SEND_BURST = env.int("PARLEY_SEND_BURST", default=20)
 PARLEY_MAX_SOCKETS_PER_CUSTOMER = env.int("PARLEY_MAX_SOCKETS_PER_CUSTOMER", default=10)
 PARLEY_HELLO_TIMEOUT = env.float("PARLEY_HELLO_TIMEOUT", default=10)
+# Seconds to wait for an authentication setting's JWKS URL (docs/widget.md "Key rotation").
+PARLEY_JWKS_TIMEOUT = env.float("PARLEY_JWKS_TIMEOUT", default=3)
 PARLEY_PRESENCE_GRACE = env.float("PARLEY_PRESENCE_GRACE", default=30)
 PARLEY_TIMER_INTERVAL = env.float("PARLEY_TIMER_INTERVAL", default=5)
 PARLEY_LIVE_DISCONNECT_GRACE = env.float("PARLEY_LIVE_DISCONNECT_GRACE", default=180)
@@ -192,3 +198,60 @@ PARLEY_TIMERS_ENABLED = env.bool("PARLEY_TIMERS_ENABLED", default=True)
 PARLEY_RETENTION_DAYS = env.int("PARLEY_RETENTION_DAYS", default=0)
 # Where `setup_demo` keeps the demo website's RSA key pair (generated once; admin_center/demo_keys.py).
 PARLEY_DEMO_KEY_DIR = Path(env.str("PARLEY_DEMO_KEY_DIR", default=str(BASE_DIR / ".demo")))
+
+# --- Supervisors (issue 16): the live dashboard's statistics ---------------------------------------
+# Least seconds between two `stats` frames (each process computes one round for all its supervisors).
+PARLEY_SUPERVISOR_STATS_INTERVAL = env.float("PARLEY_SUPERVISOR_STATS_INTERVAL", default=1.0)
+# Seconds after which a round is computed even without news of a change (admin edits, lost news).
+PARLEY_SUPERVISOR_REFRESH = env.float("PARLEY_SUPERVISOR_REFRESH", default=15.0)
+
+# --- The customer's journey (issue 15): files, email to an absent customer ---------------------------
+# Uploaded files go through Django's storage API: the file system under MEDIA_ROOT by default; for
+# S3-compatible storage in production see docs/admin-guide.md (django-storages).
+MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(BASE_DIR / "media")))
+MEDIA_URL = "/media/"  # never served as such: files go out through /files/ with an access check
+# Largest upload, in bytes (larger: HTTP 413).
+PARLEY_MAX_UPLOAD_BYTES = env.int("PARLEY_MAX_UPLOAD_BYTES", default=5 * 1024 * 1024)
+# Seconds an upload may stay unattached to a message before the timers delete it.
+PARLEY_UPLOAD_TTL = env.int("PARLEY_UPLOAD_TTL", default=24 * 3600)
+# Seconds an agent's message stays unseen before the absent customer is emailed; also the least time
+# between two emails about one conversation.
+PARLEY_EMAIL_DELAY = env.int("PARLEY_EMAIL_DELAY", default=300)
+# Where the server is reachable from the customers' mail programs (links in emails).
+PARLEY_PUBLIC_URL = env.str("PARLEY_PUBLIC_URL", default="http://127.0.0.1:8000")
+# The mail server, e.g. smtp://mail.internal:25 or smtp+tls://user:password@mail.example.com:587;
+# unset: emails are printed on the console.
+vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Parley <parley@localhost>")
+
+# --- REST API (/api/v1/, docs/api.md) ---------------------------------------------------------------
+# Requests per key (signed-in user) and per address without a key, counted in each process's cache.
+PARLEY_API_RATE = env.str("PARLEY_API_RATE", default="300/minute")
+PARLEY_API_ANON_RATE = env.str("PARLEY_API_ANON_RATE", default="30/minute")
+REST_FRAMEWORK = {
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_THROTTLE_RATES": {"user": PARLEY_API_RATE, "anon": PARLEY_API_ANON_RATE},
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Parley REST API",
+    "DESCRIPTION": "Conversations, customers, agent messages and reports. Authenticate with `Authorization: Token <key>`.",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": "/api/v1/",
+}
+
+# --- Webhooks (docs/webhooks.md) ----------------------------------------------------------------------
+# true allows http:// and loopback or private-network receivers: development and tests only.
+PARLEY_WEBHOOK_ALLOW_PRIVATE = env.bool("PARLEY_WEBHOOK_ALLOW_PRIVATE", default=False)
+# The first retry after a failed delivery comes within this many seconds; later ones back off (doubling).
+PARLEY_WEBHOOK_RETRY_BASE = env.float("PARLEY_WEBHOOK_RETRY_BASE", default=30)
+# How long a failing delivery is retried before it is marked failed (seconds).
+PARLEY_WEBHOOK_RETRY_FOR = env.int("PARLEY_WEBHOOK_RETRY_FOR", default=24 * 3600)
+# Deliveries in flight at once per server process (each an HTTP call in a delivery thread).
+PARLEY_WEBHOOK_CONCURRENCY = env.int("PARLEY_WEBHOOK_CONCURRENCY", default=4)
+# How often each process looks for due retries and for events other processes left behind.
+PARLEY_WEBHOOK_POLL_SECONDS = env.float("PARLEY_WEBHOOK_POLL_SECONDS", default=2)
+# How long a process keeps the list of subscribed endpoints (other processes see endpoint edits this late).
+PARLEY_WEBHOOK_CACHE_SECONDS = env.float("PARLEY_WEBHOOK_CACHE_SECONDS", default=10)
+# Delivered and failed events stay in the delivery log this many days (0: forever).
+PARLEY_WEBHOOK_LOG_DAYS = env.int("PARLEY_WEBHOOK_LOG_DAYS", default=30)

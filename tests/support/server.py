@@ -62,8 +62,10 @@ class ParleyServer:
         *,
         share_with: ParleyServer | None = None,
         production: bool | None = None,
+        daphne_args: tuple[str, ...] = (),
     ) -> None:
         self.config = config
+        self.daphne_args = tuple(daphne_args)
         self.extra_env = dict(env or {})
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -149,7 +151,17 @@ class ParleyServer:
         self.log_path = self.tmpdir / f"daphne-{self.port}.log"
         log = open(self.log_path, "ab")  # noqa: SIM115 - closed by the child's exit
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(self.port), "config.asgi:application"],
+            [
+                sys.executable,
+                "-m",
+                "daphne",
+                "-b",
+                "127.0.0.1",
+                "-p",
+                str(self.port),
+                *self.daphne_args,
+                "config.asgi:application",
+            ],
             cwd=ROOT,
             env=self.env(),
             stdout=log,
