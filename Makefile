@@ -38,6 +38,7 @@ test: $(VENV)/.installed-dev
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 # Re-extract and compile the translations (needs GNU gettext; the compiled .mo files are committed).
 messages: $(VENV)/.installed-dev

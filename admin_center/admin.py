@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
+from admin_center.authentication_admin import ChatAuthenticationSettingAdmin
 from admin_center.forms import ChatWidgetForm, OperatingHoursForm, WorkstreamForm
 from admin_center.models import ChatAuthenticationSetting, ChatWidget, ConfigurationImport, OperatingHours, Workstream
 from admin_center.readonly import ReadOnly
@@ -37,7 +38,29 @@ class WorkstreamAdmin(admin.ModelAdmin):
             },
         ),
         (_("Work distribution"), {"fields": ["distribution", "queue", "capacity_units"]}),
+        (
+            _("Offers"),
+            {
+                "fields": ["auto_accept", "offer_timeout_seconds"],
+                "description": _(
+                    "Without automatic assignment, routing offers each conversation to an agent, who accepts or "
+                    "declines it within the time-out; an agent who lets 3 offers in a row expire is set away."
+                ),
+            },
+        ),
         (_("Timing"), {"fields": ["auto_close_after_inactivity_seconds", "wrap_up_seconds"]}),
+        (
+            _("Auto-close per state"),
+            {
+                "fields": ["auto_close_open", "auto_close_active", "auto_close_waiting", "auto_close_wrap_up"],
+                "description": _(
+                    "A conversation with no activity in its state for this long is closed by the server, and the "
+                    "closing is logged with the state and the timer. On a new workstream, leave all four empty for "
+                    "the defaults: persistent chat closes a conversation waiting 30 days; live chat one open or "
+                    "active for 1 day. The inactivity time above still applies to every state."
+                ),
+            },
+        ),
     ]
 
     class Media:
@@ -68,7 +91,23 @@ class ChatWidgetAdmin(admin.ModelAdmin):
                     "message_agent_joined",
                     "message_out_of_hours",
                     "message_conversation_ended",
+                    "message_rate_conversation",
+                    "message_no_agent_available",
                 ],
+            },
+        ),
+        (
+            _("The customer's journey"),
+            {
+                "fields": ["pre_chat", "post_chat_survey", "email_notifications", "return_url"],
+                "description": _(
+                    "A survey before the first message of a new conversation, for example "
+                    '[{"name": "topic", "label": "Topic", "kind": "choice", "required": true, '
+                    '"choices": ["Billing", "Delivery"]}] (kinds: text, email, textarea, choice). '
+                    "A rating after an agent ends a conversation. Emails to a customer who is away when an "
+                    "agent answers (persistent chat and messages left when nobody was available), linking "
+                    "back to the return address. See docs/customer-journey.md."
+                ),
             },
         ),
     ]
@@ -86,11 +125,7 @@ class ChatWidgetAdmin(admin.ModelAdmin):
         return super().change_view(request, object_id, form_url, extra_context)
 
 
-@admin.register(ChatAuthenticationSetting)
-class ChatAuthenticationSettingAdmin(admin.ModelAdmin):
-    list_display = ["name", "issuer", "javascript_function"]
-    search_fields = ["name", "issuer"]
-    fields = ["name", "public_key_pem", "issuer", "javascript_function"]
+admin.site.register(ChatAuthenticationSetting, ChatAuthenticationSettingAdmin)
 
 
 @admin.register(OperatingHours)

@@ -18,24 +18,36 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.contrib.auth import get_user_model, password_validation
+from django.contrib.auth.models import Permission
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import models, transaction
 from django.utils.translation import gettext as _
 
 from admin_center import validators
-from admin_center.models import ChatAuthenticationSetting, ChatWidget, ConfigurationImport, OperatingHours, Workstream
+from admin_center.models import (
+    ChatAuthenticationKey,
+    ChatAuthenticationSetting,
+    ChatWidget,
+    ConfigurationImport,
+    OperatingHours,
+    WebhookEndpoint,
+    Workstream,
+)
 from routing.models import AgentProfile, Queue
 
 VERSION = 1
-SECTIONS = ("operating_hours", "authentication_settings", "agents", "queues", "workstreams", "chat_widgets")
+SECTIONS = ("operating_hours", "authentication_settings", "agents", "queues", "workstreams", "chat_widgets",
+            "webhooks")
 
 # JSON key -> (accepted Python types, may be null). Keys listed in REQUIRED must be present.
 _STR, _BOOL, _INT, _LIST, _DICT = (str,), (bool,), (int,), (list,), (dict,)
 FIELDS: dict[str, dict[str, tuple[tuple[type, ...], bool]]] = {
     "operating_hours": {"name": (_STR, False), "timezone": (_STR, False), "weekly": (_DICT, False),
                         "closed_dates": (_LIST, False)},
-    "authentication_settings": {"name": (_STR, False), "public_key_pem": (_STR, False), "issuer": (_STR, True),
-                                "javascript_function": (_STR, False)},
+    "authentication_settings": {"name": (_STR, False), "public_key_pem": (_STR, True), "issuer": (_STR, True),
+                                "javascript_function": (_STR, False), "keys": (_LIST, False),
+                                "jwks_url": (_STR, True), "audience": (_STR, True),
+                                "max_token_age_seconds": (_INT, False)},
     "agents": {"username": (_STR, False), "password": (_STR, False), "name": (_STR, False),
                "capacity": (_INT, False)},
     "queues": {"name": (_STR, False), "members": (_LIST, False), "assignment_method": (_STR, False),
@@ -50,7 +62,7 @@ FIELDS: dict[str, dict[str, tuple[tuple[type, ...], bool]]] = {
 }  # fmt: skip
 REQUIRED = {
     "operating_hours": ("name",),
-    "authentication_settings": ("name", "public_key_pem"),
+    "authentication_settings": ("name",),
     "agents": ("username",),
     "queues": ("name",),
     "workstreams": ("name", "queue"),
@@ -58,6 +70,20 @@ REQUIRED = {
 }
 # Model field name -> JSON key where they differ (for error paths).
 JSON_KEY = {"agents": {"display_name": "name"}}
+# Webhook endpoints (docs/webhooks.md): the secret is never exported; without one, an import keeps the
+# endpoint's secret (a new endpoint gets a generated one).
+# The customer's journey (docs/customer-journey.md): null means no survey / no return address.
+FIELDS["chat_widgets"].update({"pre_chat": (_LIST, True), "post_chat_survey": (_BOOL, False),
+                               "email_notifications": (_BOOL, False), "return_url": (_STR, True)})  # fmt: skip
+FIELDS["webhooks"] = {"name": (_STR, False), "url": (_STR, False), "secret": (_STR, False),
+                      "events": (_LIST, False), "enabled": (_BOOL, False)}  # fmt: skip
+REQUIRED["webhooks"] = ("name", "url")
+# Supervisors, offers and timers per state (docs/supervisors.md): ``supervisor`` grants the agent's user the
+# ``routing.supervise`` permission directly (groups are managed in the admin center); ``auto_close_seconds``
+# is a timer per state, null for never, and a new workstream without it gets the defaults of its mode.
+FIELDS["agents"].update({"supervisor": (_BOOL, False)})
+FIELDS["workstreams"].update({"auto_accept": (_BOOL, False), "offer_timeout_seconds": (_INT, False),
+                              "auto_close_seconds": (_DICT, False)})  # fmt: skip
 
 
 class ConfigError(Exception):
@@ -211,11 +237,65 @@ class _Importer:
         self._save("operating_hours", path, item["name"], hours, created)
 
     def _apply_authentication_settings(self, path: str, item: dict) -> None:
-        setting, created = _find(ChatAuthenticationSetting, name=item["name"])
-        _assign(setting, item, ("public_key_pem", "javascript_function"))
-        if "issuer" in item:
-            setting.issuer = item["issuer"] or ""
-        self._save("authentication_settings", path, item["name"], setting, created)
+        """The setting, then its keys with a kid: ``keys`` (when given) is the whole set, so a key left out
+        of it is removed. ``public_key_pem`` null or "" means no key without kid."""
+        section, name = "authentication_settings", item["name"]
+        setting, created = _find(ChatAuthenticationSetting, name=name)
+        _assign(setting, item, ("javascript_function", "max_token_age_seconds"))
+        for key in ("public_key_pem", "issuer", "jwks_url", "audience"):
+            if key in item:
+                setattr(setting, key, item[key] or "")
+        keys = _key_rows(item["keys"]) if "keys" in item else None
+        problems = self._key_problems(path, keys) if keys is not None else []
+        named = len(keys) if keys is not None else (0 if created else setting.keys.count())
+        rules = validators.authentication_problems(
+            has_unnamed_key=bool(setting.public_key_pem.strip()), named_keys=named, jwks_url=setting.jwks_url
+        )
+        problems += [f"{path}.{'keys' if named else where}: {message}" for where, message in rules.items()]
+        if problems:
+            self.failed[section].add(name)
+            self.problems.extend(problems)
+            self._field_problems(path, setting)
+            return
+        changed = self._save(section, path, name, setting, created, count=False)
+        if changed is None:
+            return
+        if keys is not None:
+            changed = _replace_keys(setting, keys) or changed
+        self._count(section, created, changed)
+
+    def _key_problems(self, path: str, keys: list) -> list[str]:
+        """Each key validated like the admin's key form; kids unique within the setting."""
+        problems, seen = [], set()
+        for index, row in enumerate(keys):
+            where = f"{path}.keys[{index}]"
+            if not isinstance(row, dict):
+                problems.append(f"{where}: " + _('expected an object {"kid": …, "public_key_pem": …}'))
+                continue
+            for unknown in sorted(row.keys() - {"kid", "public_key_pem"}):
+                problems.append(f"{where}.{unknown}: " + _("unknown field"))
+            candidate = ChatAuthenticationKey(kid=row.get("kid"), public_key_pem=row.get("public_key_pem"))
+            try:
+                candidate.clean()
+            except ValidationError as error:
+                for name, messages in error.message_dict.items():
+                    problems.extend(f"{where}.{name}: {message}" for message in messages)
+            kid = row.get("kid")
+            if isinstance(kid, str) and kid in seen:
+                problems.append(f"{where}.kid: " + _("%(key)s appears twice") % {"key": kid})
+            seen.add(kid)
+        return problems
+
+    def _field_problems(self, path: str, setting: ChatAuthenticationSetting) -> None:
+        """Report the setting's own field problems too, so that one run lists every problem."""
+        try:
+            setting.clean()
+            extra = {}
+        except ValidationError as error:
+            extra = error.message_dict
+        for name, messages in _validation_errors(setting, extra=extra).items():
+            where = path if name == NON_FIELD_ERRORS else f"{path}.{name}"
+            self.problems.extend(f"{where}: {message}" for message in dict.fromkeys(messages))
 
     def _apply_agents(self, path: str, item: dict) -> None:
         """An agent is a Django user plus its AgentProfile; the password is set only when it differs."""
@@ -247,7 +327,8 @@ class _Importer:
             profile = AgentProfile(user=user, display_name=username)
         _assign(profile, {"display_name": item.get("name", profile.display_name), **item}, ("display_name", "capacity"))
         changed = self._save("agents", path, username, profile, created)
-        if changed is False and password_changed:
+        supervisor_changed = changed is not None and "supervisor" in item and _set_supervisor(user, item["supervisor"])
+        if changed is False and (password_changed or supervisor_changed):
             self.report.unchanged["agents"] -= 1
             self.report.updated["agents"] += 1
 
@@ -272,17 +353,36 @@ class _Importer:
         workstream, created = _find(Workstream, name=item["name"])
         _assign(workstream, item, ("persistent", "same_agent", "distribution", "capacity_units",
                                    "auto_close_after_inactivity_seconds", "wrap_up_seconds"))  # fmt: skip
+        _assign(workstream, item, ("auto_accept", "offer_timeout_seconds"))
+        if "auto_close_seconds" in item:
+            timers = item["auto_close_seconds"]
+            try:
+                validators.validate_auto_close_seconds(timers)
+                timers = validators.normalise_auto_close_seconds(timers)
+            except ValidationError:
+                pass  # reported with its path by the model validation in _save
+            workstream.auto_close_seconds = timers
         workstream.queue = self._ref(path, "queue", Queue, "queues", item["queue"])
         self._save("workstreams", path, item["name"], workstream, created)
 
     def _apply_chat_widgets(self, path: str, item: dict) -> None:
         widget, created = _find(ChatWidget, public_id=item["public_id"])
         _assign(widget, item, ("name", "allowed_origins", "title", "language", "color", "enabled", "messages"))
+        _assign(widget, item, ("post_chat_survey", "email_notifications"))
+        if "pre_chat" in item:
+            widget.pre_chat = item["pre_chat"] or []
+        if "return_url" in item:
+            widget.return_url = item["return_url"] or ""
         widget.workstream = self._ref(path, "workstream", Workstream, "workstreams", item["workstream"])
         if "authentication" in item:
             widget.authentication = self._ref(path, "authentication", ChatAuthenticationSetting,
                                               "authentication_settings", item["authentication"])  # fmt: skip
         self._save("chat_widgets", path, item["public_id"], widget, created)
+
+    def _apply_webhooks(self, path: str, item: dict) -> None:
+        endpoint, created = _find(WebhookEndpoint, name=item["name"])
+        _assign(endpoint, item, ("url", "secret", "events", "enabled"))
+        self._save("webhooks", path, item["name"], endpoint, created)
 
     # --- helpers ----------------------------------------------------------------------
 
@@ -351,6 +451,43 @@ class _Importer:
             self.problems.append(f"workstreams[{index}].persistent: {problem['authentication']} ({widget.public_id})")
 
 
+def _key_rows(value: list) -> list:
+    return [dict(row) if isinstance(row, dict) else row for row in value]
+
+
+def _replace_keys(setting: ChatAuthenticationSetting, keys: list[dict]) -> bool:
+    """Make the setting's keys with a kid exactly ``keys``; whether anything changed. A kept key keeps its
+    last use unless its PEM changed."""
+    stored = {row.kid: row for row in setting.keys.all()}
+    wanted = {row["kid"]: row["public_key_pem"] for row in keys}
+    changed = False
+    for kid, row in stored.items():
+        if kid not in wanted:
+            row.delete()
+            changed = True
+    for kid, pem in wanted.items():
+        row = stored.get(kid)
+        if row is None:
+            ChatAuthenticationKey.objects.create(setting=setting, kid=kid, public_key_pem=pem)
+            changed = True
+        elif row.public_key_pem != pem:
+            row.public_key_pem, row.last_used_at = pem, None
+            row.save()
+            changed = True
+    return changed
+
+
+def _set_supervisor(user, supervisor: bool) -> bool:
+    """Grant or take back the user's own ``routing.supervise`` permission; whether that changed anything."""
+    permission = Permission.objects.get(codename="supervise", content_type__app_label="routing")
+    has = user.user_permissions.filter(pk=permission.pk).exists()
+    if supervisor and not has:
+        user.user_permissions.add(permission)
+    elif has and not supervisor:
+        user.user_permissions.remove(permission)
+    return has != supervisor
+
+
 def _find(model: type[models.Model], **lookup) -> tuple[Any, bool]:
     found = model.objects.filter(**lookup).first()
     return (found, False) if found is not None else (model(**lookup), True)
@@ -394,6 +531,12 @@ def _differs_from_database(obj: models.Model) -> bool:
 
 def export_configuration() -> dict:
     """The whole set-up in the shape ``import_configuration`` reads (no passwords)."""
+    # users granted ``routing.supervise`` themselves (``supervisor: true``), in one query
+    supervisors = set(
+        get_user_model().objects.filter(
+            user_permissions__codename="supervise", user_permissions__content_type__app_label="routing"
+        ).values_list("pk", flat=True)
+    )
     return {
         "version": VERSION,
         "operating_hours": [
@@ -403,16 +546,21 @@ def export_configuration() -> dict:
         "authentication_settings": [
             {
                 "name": s.name,
-                "public_key_pem": s.public_key_pem,
+                "public_key_pem": s.public_key_pem or None,
+                "keys": [{"kid": k.kid, "public_key_pem": k.public_key_pem} for k in s.keys.all()],
+                "jwks_url": s.jwks_url or None,
                 "issuer": s.issuer or None,
+                "audience": s.audience or None,
+                "max_token_age_seconds": s.max_token_age_seconds,
                 "javascript_function": s.javascript_function,
             }
-            for s in ChatAuthenticationSetting.objects.order_by("name")
+            for s in ChatAuthenticationSetting.objects.prefetch_related("keys").order_by("name")
         ],  # fmt: skip
         "agents": [
-            {"username": a.user.get_username(), "name": a.display_name, "capacity": a.capacity}
+            {"username": a.user.get_username(), "name": a.display_name, "capacity": a.capacity,
+             "supervisor": a.user.pk in supervisors}
             for a in AgentProfile.objects.select_related("user").order_by("user__username")
-        ],
+        ],  # fmt: skip
         "queues": [
             {
                 "name": q.name,
@@ -432,9 +580,16 @@ def export_configuration() -> dict:
                 "queue": w.queue.name,
                 "auto_close_after_inactivity_seconds": w.auto_close_after_inactivity_seconds,
                 "wrap_up_seconds": w.wrap_up_seconds,
+                "auto_accept": w.auto_accept,
+                "offer_timeout_seconds": w.offer_timeout_seconds,
+                "auto_close_seconds": validators.normalise_auto_close_seconds(w.auto_close_seconds or {}),
             }
             for w in Workstream.objects.select_related("queue").order_by("name")
         ],  # fmt: skip
+        "webhooks": [
+            {"name": w.name, "url": w.url, "events": w.events, "enabled": w.enabled}
+            for w in WebhookEndpoint.objects.order_by("name")
+        ],
         "chat_widgets": [
             {
                 "name": c.name,
@@ -447,6 +602,10 @@ def export_configuration() -> dict:
                 "color": c.color,
                 "enabled": c.enabled,
                 "messages": c.messages,
+                "pre_chat": c.pre_chat or None,
+                "post_chat_survey": c.post_chat_survey,
+                "email_notifications": c.email_notifications,
+                "return_url": c.return_url or None,
             }
             for c in ChatWidget.objects.select_related("workstream", "authentication").order_by("public_id")
         ],  # fmt: skip

@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy as _
 
 from admin_center import validators
 from admin_center.models import ChatWidget, OperatingHours, Workstream
+from conversations.notices import DEFAULTS
 
 # --- durations: a number and a unit, stored as whole seconds ---------------------------------
 
@@ -56,10 +57,32 @@ class DurationSecondsField(forms.MultiValueField):
         return number * unit
 
 
+class OptionalDurationSecondsField(DurationSecondsField):
+    """A duration that may be left empty (``None``: never); 0 means never too."""
+
+    def compress(self, data_list):
+        if not data_list or data_list[0] in (None, "") or data_list[0] == 0:
+            return None
+        number, unit = data_list
+        return number * unit
+
+
+AUTO_CLOSE_LABELS = {
+    "open": _("Close an open conversation after"),
+    "active": _("Close an active conversation after"),
+    "waiting": _("Close a waiting conversation after"),
+    "wrap_up": _("Close a conversation in wrap-up after"),
+}
+
+
 # --- forms -----------------------------------------------------------------------------------
 
 
 class WorkstreamForm(forms.ModelForm):
+    """The per-state timers (``auto_close_seconds``) are one duration field per state: empty means
+    never. On a new workstream, leaving all four empty gives the reference's defaults for its mode
+    (persistent: waiting 30 days; live: open and active 1 day)."""
+
     class Meta:
         model = Workstream
         fields = [
@@ -69,6 +92,8 @@ class WorkstreamForm(forms.ModelForm):
             "distribution",
             "queue",
             "capacity_units",
+            "auto_accept",
+            "offer_timeout_seconds",
             "auto_close_after_inactivity_seconds",
             "wrap_up_seconds",
         ]
@@ -77,6 +102,51 @@ class WorkstreamForm(forms.ModelForm):
             "wrap_up_seconds": DurationSecondsField,
         }
 
+    auto_accept = forms.TypedChoiceField(
+        label=_("When routing chooses an agent"),
+        choices=[
+            ("true", _("assign the conversation at once")),
+            ("false", _("offer it; the agent accepts or declines")),
+        ],
+        coerce=lambda value: value != "false",
+        empty_value=True,
+        required=False,
+    )
+    offer_timeout_seconds = DurationSecondsField(
+        label=_("offer time-out"),
+        required=False,
+        help_text=_("How long an agent has to accept an offer before it goes to another agent (at least 5 seconds)."),
+    )
+    auto_close_open = OptionalDurationSecondsField(
+        label=AUTO_CLOSE_LABELS["open"],
+        required=False,
+        help_text=_("No activity in this state for this long closes the conversation. Empty: never."),
+    )
+    auto_close_active = OptionalDurationSecondsField(label=AUTO_CLOSE_LABELS["active"], required=False)
+    auto_close_waiting = OptionalDurationSecondsField(label=AUTO_CLOSE_LABELS["waiting"], required=False)
+    auto_close_wrap_up = OptionalDurationSecondsField(label=AUTO_CLOSE_LABELS["wrap_up"], required=False)
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        stored = self.instance.auto_close_seconds or {}
+        for state in validators.AUTO_CLOSE_STATES:
+            self.fields[f"auto_close_{state}"].initial = stored.get(state)
+        self.fields["auto_accept"].initial = "true" if self.instance.auto_accept else "false"
+        self.fields["offer_timeout_seconds"].initial = self.instance.offer_timeout_seconds
+
+    def clean_offer_timeout_seconds(self):
+        value = self.cleaned_data.get("offer_timeout_seconds")
+        return self.instance.offer_timeout_seconds if value is None else value
+
+    def clean(self):
+        cleaned = super().clean()
+        timers = {state: cleaned.get(f"auto_close_{state}") for state in validators.AUTO_CLOSE_STATES}
+        if self.instance.pk is None and not any(timers.values()):
+            self.instance.auto_close_seconds = {}  # a new workstream: the defaults of its mode (models.Workstream)
+        else:
+            self.instance.auto_close_seconds = timers
+        return cleaned
+
 
 MESSAGE_LABELS = {
     "queue_position": _("Queue position message"),
@@ -84,6 +154,8 @@ MESSAGE_LABELS = {
     "agent_joined": _("Agent joined message"),
     "out_of_hours": _("Out of hours message"),
     "conversation_ended": _("Conversation ended message"),
+    "rate_conversation": _("Rating request message"),
+    "no_agent_available": _("Nobody available message"),
 }
 MESSAGE_HELP = {
     "queue_position": _("Use {position} for the number in line. Empty uses the default."),
@@ -147,6 +219,8 @@ class ChatWidgetForm(forms.ModelForm):
     message_agent_joined = _message_field("agent_joined")
     message_out_of_hours = _message_field("out_of_hours")
     message_conversation_ended = _message_field("conversation_ended")
+    message_rate_conversation = _message_field("rate_conversation")
+    message_no_agent_available = _message_field("no_agent_available")
 
     class Meta:
         model = ChatWidget
@@ -160,12 +234,15 @@ class ChatWidgetForm(forms.ModelForm):
             "language",
             "color",
             "enabled",
+            "pre_chat",
+            "post_chat_survey",
+            "email_notifications",
+            "return_url",
         ]
+        widgets = {"pre_chat": forms.Textarea(attrs={"rows": 8, "cols": 80, "class": "vLargeTextField"})}
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        from conversations.notices import DEFAULTS
-
         stored = self.instance.messages or {}
         for key in validators.MESSAGE_KEYS:
             self.fields[f"message_{key}"].initial = stored.get(key, "")

@@ -7,16 +7,18 @@ the admin forms and ``import_config`` apply one set of rules.
 
 from __future__ import annotations
 
+import secrets
 import zoneinfo
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, time, timedelta
 
 from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from admin_center import validators
+from admin_center import validators, webhook_validators
 
 # How far next_opening() looks ahead: a year of closed dates plus a week.
 _LOOKAHEAD_DAYS = 400
@@ -103,14 +105,39 @@ class OperatingHours(models.Model):
 
 class ChatAuthenticationSetting(models.Model):
     """How the customer's website proves who its signed-in customer is: the
-    public key that verifies the site's JWTs, an optional issuer, and the name
-    of the site's JavaScript function that returns a token."""
+    public keys that verify the site's JWTs (a key without kid, keys with a
+    kid in ``keys``, and/or a JWKS URL), the claims the tokens must carry, and
+    the name of the site's JavaScript function that gives a token."""
 
     name = models.CharField(_("name"), max_length=100, unique=True)
     public_key_pem = models.TextField(
-        _("public key (PEM)"),
-        help_text=_("The website's RSA or EC public key, '-----BEGIN PUBLIC KEY-----' ... "),
+        _("public key without kid (PEM)"),
+        blank=True,
+        default="",
+        help_text=_(
+            "The website's RSA (2048 bits or more) or EC P-256 public key, '-----BEGIN PUBLIC KEY-----' ... "
+            "Tokens without a 'kid' header are checked against it. Leave empty when you use keys with a kid "
+            "or a JWKS URL."
+        ),
     )
+    key_last_used_at = models.DateTimeField(_("key without kid last used"), null=True, blank=True, editable=False)
+    jwks_url = models.URLField(
+        _("JWKS URL"),
+        max_length=500,
+        blank=True,
+        default="",
+        help_text=_(
+            "Optional: the website's JSON Web Key Set (https://…/.well-known/jwks.json). Its keys are fetched "
+            "and cached for up to 10 minutes; a token naming an unknown kid fetches it again (at most once a minute)."
+        ),
+    )
+    jwks_fetched_at = models.DateTimeField(_("JWKS last fetched"), null=True, blank=True, editable=False)
+    jwks_keys = models.JSONField(
+        _("JWKS keys"), default=list, blank=True, editable=False,
+        help_text=_("The keys of the last good JWKS document: kid, fingerprint, last use."),
+    )  # fmt: skip
+    jwks_error = models.TextField(_("JWKS last error"), blank=True, default="", editable=False)
+    jwks_error_at = models.DateTimeField(_("JWKS last error at"), null=True, blank=True, editable=False)
     issuer = models.CharField(
         _("issuer"),
         max_length=255,
@@ -118,11 +145,31 @@ class ChatAuthenticationSetting(models.Model):
         default="",
         help_text=_("If set, tokens must carry exactly this 'iss' claim."),
     )
+    audience = models.CharField(
+        _("audience"),
+        max_length=255,
+        blank=True,
+        default="",
+        help_text=_(
+            "If set, tokens must carry this value in their 'aud' claim. If empty, tokens must not carry 'aud'."
+        ),
+    )
+    max_token_age_seconds = models.PositiveIntegerField(
+        _("maximum token age"),
+        default=86400,
+        help_text=_(
+            "Tokens issued ('iat') longer ago than this are refused, and so are tokens valid for longer than "
+            "this ('exp' minus 'iat')."
+        ),
+    )
     javascript_function = models.CharField(
         _("JavaScript function name"),
         max_length=100,
         default="getChatToken",
-        help_text=_("A function on the website that returns a token or a Promise of one."),
+        help_text=_(
+            "A function on the website that gives a token: it may return it, return a Promise of it, "
+            "or call the callback it receives."
+        ),
     )
 
     class Meta:
@@ -134,10 +181,59 @@ class ChatAuthenticationSetting(models.Model):
         return self.name
 
     def clean(self) -> None:
+        checks = {
+            "javascript_function": lambda: validators.validate_javascript_function(self.javascript_function),
+            "max_token_age_seconds": lambda: validators.validate_max_token_age(self.max_token_age_seconds),
+        }
+        if self.public_key_pem.strip():
+            checks["public_key_pem"] = lambda: validators.validate_public_key_pem(self.public_key_pem)
+        if self.jwks_url:
+            checks["jwks_url"] = lambda: validators.validate_jwks_url(self.jwks_url)
+        _collect(checks)
+
+    @property
+    def key_fingerprint(self) -> str:
+        from admin_center.signing_keys import pem_fingerprint
+
+        return pem_fingerprint(self.public_key_pem) if self.public_key_pem.strip() else ""
+
+
+class ChatAuthenticationKey(models.Model):
+    """One of an authentication setting's public keys, named by the ``kid`` its tokens carry."""
+
+    setting = models.ForeignKey(
+        ChatAuthenticationSetting, on_delete=models.CASCADE, related_name="keys", verbose_name=_("setting")
+    )
+    kid = models.CharField(_("key id (kid)"), max_length=200)
+    public_key_pem = models.TextField(
+        _("public key (PEM)"), help_text=_("RSA (2048 bits or more) or EC P-256, '-----BEGIN PUBLIC KEY-----' ...")
+    )
+    fingerprint = models.CharField(_("fingerprint (SHA-256)"), max_length=64, blank=True, editable=False)
+    created_at = models.DateTimeField(_("added"), auto_now_add=True)
+    last_used_at = models.DateTimeField(_("last used"), null=True, blank=True, editable=False)
+
+    class Meta:
+        verbose_name = _("public key")
+        verbose_name_plural = _("public keys")
+        ordering = ["setting", "kid"]
+        constraints = [models.UniqueConstraint(fields=["setting", "kid"], name="unique_kid_per_setting")]
+
+    def __str__(self) -> str:
+        return self.kid
+
+    def save(self, *args, **kwargs) -> None:
+        from admin_center.signing_keys import pem_fingerprint
+
+        self.fingerprint = pem_fingerprint(self.public_key_pem)
+        if kwargs.get("update_fields") is not None and "public_key_pem" in kwargs["update_fields"]:
+            kwargs["update_fields"] = {*kwargs["update_fields"], "fingerprint"}
+        super().save(*args, **kwargs)
+
+    def clean(self) -> None:
         _collect(
             {
+                "kid": lambda: validators.validate_kid(self.kid),
                 "public_key_pem": lambda: validators.validate_public_key_pem(self.public_key_pem),
-                "javascript_function": lambda: validators.validate_javascript_function(self.javascript_function),
             }
         )
 
@@ -184,6 +280,44 @@ class Workstream(models.Model):
             "0 closes at once."
         ),
     )
+    # Version 2 (docs/supervisors.md): offers instead of plain assignment, and a timer per state.
+    auto_accept = models.BooleanField(
+        _("assign without asking"),
+        default=True,
+        help_text=_(
+            "On: routing assigns conversations directly. Off: the agent gets an offer with a countdown "
+            "and accepts or declines it; the offer reserves the agent's capacity meanwhile."
+        ),
+    )
+    offer_timeout_seconds = models.PositiveIntegerField(
+        _("offer time-out"),
+        default=120,
+        validators=[MinValueValidator(5)],
+        help_text=_("How long an agent has to accept an offer before it goes to another agent."),
+    )
+    auto_close_seconds = models.JSONField(
+        _("auto-close per state"),
+        default=dict,
+        blank=True,
+        validators=[validators.validate_auto_close_seconds],
+        help_text=_(
+            "Per state (open, active, waiting, wrap_up): a conversation with no activity in that state "
+            "for this long is closed; empty never closes it."
+        ),
+    )
+
+    routing_rules = models.JSONField(
+        _("routing rules"),
+        default=list,
+        blank=True,
+        validators=[validators.validate_routing_rules],
+        help_text=_(
+            "Ordered rules that send a new conversation to another queue, e.g. "
+            '[{"when": {"context.tier": "gold"}, "queue": "VIP"}]: the first rule whose every condition '
+            "equals the conversation's value (context.<key> from the website's token, pre_chat.<field> "
+            "from the survey) wins; no match uses the queue above."
+        ),
+    )
 
     class Meta:
         verbose_name = _("workstream")
@@ -199,8 +333,24 @@ class Workstream(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    def save(self, *args, **kwargs) -> None:
+        # A new workstream without timers of its own gets the reference's defaults for its mode.
+        if self._state.adding and not self.auto_close_seconds:
+            self.auto_close_seconds = validators.default_auto_close_seconds(persistent=self.persistent)
+        super().save(*args, **kwargs)
+
     def clean(self) -> None:
         problems = validators.workstream_problems(persistent=self.persistent, same_agent=self.same_agent)
+        if isinstance(self.routing_rules, list) and self.routing_rules:
+            from routing.models import Queue
+
+            names = {rule.get("queue") for rule in self.routing_rules if isinstance(rule, dict)}
+            unknown = validators.routing_rule_queue_problems(
+                self.routing_rules,
+                Queue.objects.filter(name__in=[n for n in names if isinstance(n, str)]).values_list("name", flat=True),
+            )
+            if unknown:
+                problems["routing_rules"] = " ".join(unknown)
         if not problems and self.persistent and self.pk is not None:
             unauthenticated = validators.persistent_widgets_without_authentication(self.widgets.all())
             if unauthenticated:
@@ -347,3 +497,84 @@ class ConfigurationImport(models.Model):
 
     def __str__(self) -> str:
         return f"{self.created_at:%Y-%m-%d %H:%M} {self.imported_by}"
+
+
+def new_webhook_secret() -> str:
+    return secrets.token_urlsafe(32)
+
+
+class WebhookEndpoint(models.Model):
+    """A receiver of signed event notifications (../shared/PROTOCOL.md "Webhooks").
+
+    The outbox and the delivery log are in ``conversations.webhooks``; the URL and event rules in
+    ``admin_center.webhook_validators``."""
+
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    url = models.CharField(_("URL"), max_length=500, help_text=_("https only; the server POSTs events here."))
+    secret = models.CharField(
+        _("signing secret"),
+        max_length=200,
+        default=new_webhook_secret,
+        help_text=_("Shared with the receiver, which checks the Parley-Signature header with it."),
+    )
+    events = models.JSONField(_("events"), default=list, blank=True)
+    enabled = models.BooleanField(_("enabled"), default=True)
+    created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("webhook endpoint")
+        verbose_name_plural = _("webhook endpoints")
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        _collect(
+            {
+                "url": lambda: webhook_validators.validate_url(self.url),
+                "events": lambda: webhook_validators.validate_events(self.events),
+            }
+        )
+
+
+class QuickReply(models.Model):
+    """A prepared answer agents insert by typing ``/`` and its shortcut in the composer (or from the
+    picker). With no queues it is offered to every agent; with queues, to their members. ``{customer}``
+    and ``{agent}`` are filled in by the workspace."""
+
+    class Language(models.TextChoices):
+        EN = "en", "English"
+        RU = "ru", "Русский"
+
+    title = models.CharField(_("title"), max_length=100)
+    shortcut = models.CharField(
+        _("shortcut"),
+        max_length=30,
+        validators=[validators.validate_quick_reply_shortcut],
+        help_text=_("The agent types / and this, e.g. hi for /hi."),
+    )
+    language = models.CharField(_("language"), max_length=5, choices=Language.choices, default=Language.EN)
+    text = models.TextField(
+        _("text"),
+        validators=[validators.validate_quick_reply_text],
+        help_text=_("Placeholders: {customer} (the customer's name) and {agent} (the agent's name)."),
+    )
+    queues = models.ManyToManyField(
+        "routing.Queue",
+        blank=True,
+        related_name="quick_replies",
+        verbose_name=_("queues"),
+        help_text=_("Empty: offered to every agent."),
+    )
+
+    class Meta:
+        verbose_name = _("quick reply")
+        verbose_name_plural = _("quick replies")
+        ordering = ["language", "shortcut", "title"]
+        constraints = [
+            models.UniqueConstraint(fields=["title", "language"], name="quick_reply_unique_title_language"),
+        ]
+
+    def __str__(self) -> str:
+        return f"/{self.shortcut} · {self.title} ({self.language})"

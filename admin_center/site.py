@@ -19,6 +19,7 @@ GROUPS = [
     (_("Queues and agents"), ["routing.Queue", "routing.AgentProfile", "auth.User", "auth.Group"]),
     (_("Operating hours"), ["admin_center.OperatingHours"]),
     (_("Conversations"), ["conversations.Conversation", "conversations.Customer"]),
+    (_("Integrations"), ["admin_center.WebhookEndpoint", "webhooks.Delivery", "authtoken.TokenProxy"]),
 ]
 
 

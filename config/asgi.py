@@ -36,6 +36,11 @@ def _tune_garbage_collector(threshold: int) -> None:
 
 _tune_garbage_collector(settings.PARLEY_GC_THRESHOLD)
 
+if settings.PARLEY_BENCHMARK_ROUTES:  # benchmark-only anchors, never in production (docs/performance.md)
+    from bench.consumers import websocket_urlpatterns as benchmark_urlpatterns
+
+    websocket_urlpatterns = [*websocket_urlpatterns, *benchmark_urlpatterns]
+
 application = timers.start_with_first_call(
     ProtocolTypeRouter(
         {

@@ -5,6 +5,7 @@ Embedded default (nothing set): SQLite and the in-memory channel layer.
 Production: ``DATABASE_URL`` (PostgreSQL) and ``REDIS_URL`` (channels-redis).
 """
 
+import sys
 from pathlib import Path
 
 import environ
@@ -157,10 +158,17 @@ X_FRAME_OPTIONS = "DENY"
 if env.bool("BEHIND_TLS_PROXY", default=False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
+# "text" (the default: Python's plain lines) or "json" (one JSON object a line, config/log_format.py).
+LOG_FORMAT = env.str("LOG_FORMAT", default="text").lower()
+if LOG_FORMAT not in ("text", "json"):
+    raise ImproperlyConfigured("LOG_FORMAT must be text or json.")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "formatters": {"json": {"()": "config.log_format.JsonFormatter"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", **({"formatter": "json"} if LOG_FORMAT == "json" else {})}
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="WARNING")},
     "loggers": {"parley": {"level": env.str("LOG_LEVEL", default="INFO")}},
 }
@@ -191,7 +199,17 @@ PARLEY_MAX_SOCKETS_PER_IP = env.int("PARLEY_MAX_SOCKETS_PER_IP", default=200)
 # Demo website at /demo/ and its token endpoint: on only where the demo configuration is loaded.
 PARLEY_DEMO = env.bool("PARLEY_DEMO", default=False)
 # Benchmark-only echo and group-relay routes (docs/performance.md); never enable in production.
+# /metrics (docs/operations.md): with a token set it needs `Authorization: Bearer <token>`; without one
+# it answers loopback clients only.
+PARLEY_METRICS_TOKEN = env.str("PARLEY_METRICS_TOKEN", default="")
+# Several server processes: an empty directory shared by them, where prometheus-client keeps each process's
+# metric values so that /metrics adds them up (read by the library from the environment).
+PROMETHEUS_MULTIPROC_DIR = env.str("PROMETHEUS_MULTIPROC_DIR", default="")
 PARLEY_BENCHMARK_ROUTES = env.bool("PARLEY_BENCHMARK_ROUTES", default=False)
+# The benchmark app (bench/) with those routes: installed when they are on, and in the process of its
+# own commands (`manage.py chat_benchmark` / `routing_benchmark`), whose servers run with the routes on.
+if PARLEY_BENCHMARK_ROUTES or sys.argv[1:2] in (["chat_benchmark"], ["routing_benchmark"]):
+    INSTALLED_APPS.append("bench")
 # Run the timer loop inside each server process (tests of single frames turn it off).
 PARLEY_TIMERS_ENABLED = env.bool("PARLEY_TIMERS_ENABLED", default=True)
 # Closed conversations are deleted this many days after they closed (timer sweep); 0 keeps them forever.
@@ -231,6 +249,8 @@ PARLEY_API_ANON_RATE = env.str("PARLEY_API_ANON_RATE", default="30/minute")
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_THROTTLE_RATES": {"user": PARLEY_API_RATE, "anon": PARLEY_API_ANON_RATE},
+    # Proxies in front of the server whose X-Forwarded-For the rate limit trusts for the client address.
+    "NUM_PROXIES": env.int("PARLEY_API_NUM_PROXIES", default=0),
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Parley REST API",

@@ -1,7 +1,7 @@
 """Conversations in the admin center: read-only, with the transcript, the state
 history and one action, "Reassign to agent", that calls the service layer.
 Customers: read-only, with the two data-protection actions of
-``conversations.privacy``: export their data as JSON, and erase it."""
+``conversations.actions.privacy``: export their data as JSON, and erase it."""
 
 from __future__ import annotations
 
@@ -11,11 +11,15 @@ from django import forms
 from django.contrib import admin, messages
 from django.http import HttpResponse
 from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from admin_center.readonly import ReadOnly
-from conversations import privacy, services
-from conversations.models import Conversation, ConversationEvent, Customer
+from conversations import agent_admin  # noqa: F401  (registers the agent and queue pages)
+from conversations.actions import assignment, privacy
+from conversations.errors import ServiceError
+from conversations.models import Conversation, ConversationEvent, Customer, Rating
 from routing.models import AgentProfile
 
 
@@ -57,12 +61,42 @@ class ConversationAdmin(ReadOnlyAdmin):
         "assigned_at",
         "last_message_at",
         "closed_at",
+        "rating_shown",
+        "pre_chat_answers",
+        "transcript_downloads",
         "transcript",
     ]
     readonly_fields = fields
 
     class Media:
         css = {"all": ["admin_center/admin_center.css"]}
+
+    @admin.display(description=_("rating"))
+    def rating_shown(self, conversation: Conversation):
+        rating = Rating.objects.filter(conversation=conversation).first()
+        if rating is None:
+            return _("Not rated")
+        stars = "★" * rating.score + "☆" * (5 - rating.score)
+        return format_html("{} ({}/5) {}", stars, rating.score, rating.comment)
+
+    @admin.display(description=_("pre-chat answers"))
+    def pre_chat_answers(self, conversation: Conversation):
+        answers = conversation.pre_chat or {}
+        return "; ".join(f"{name}: {value}" for name, value in answers.items()) or "—"
+
+    @admin.display(description=_("download transcript"))
+    def transcript_downloads(self, conversation: Conversation):
+        url = reverse("workspace-transcript", args=[conversation.pk])
+        return format_html(
+            '<a href="{}?format=txt">{}</a> · <a href="{}?format=html">{}</a> · '
+            '<a href="{}?format=html&amp;notes=1">{}</a>',
+            url,
+            _("text"),
+            url,
+            _("printable HTML"),
+            url,
+            _("HTML with internal notes"),
+        )
 
     @admin.display(description=_("transcript"))
     def transcript(self, conversation: Conversation):
@@ -105,10 +139,10 @@ class ConversationAdmin(ReadOnlyAdmin):
         moved, refused = 0, []
         for conversation in queryset:
             try:
-                services.reassign(conversation, agent, actor_name=actor)
+                assignment.reassign(conversation, agent, actor_name=actor)
                 moved += 1
                 self.log_change(request, conversation, f"Reassigned to agent {agent.pk} ({agent.display_name}).")
-            except services.ServiceError as error:
+            except ServiceError as error:
                 refused.append(f"{conversation}: {error.message}")
         if moved:
             message = _("Reassigned to %(agent)s: %(count)d.") % {"count": moved, "agent": agent.display_name}

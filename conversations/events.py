@@ -9,7 +9,11 @@ Groups:
 - ``cust.<customer>.<workstream>``: every widget socket of one customer for
   one workstream (the conversation may not exist yet);
 - ``agent.<agent>``: every workspace socket of one agent;
-- ``queue.<queue>``: workspace sockets of the queue's members (pick queue news).
+- ``queue.<queue>``: workspace sockets of the queue's members (pick queue news);
+- ``watch.<conversation>``: everyone who follows one conversation besides its agent (consultants,
+  supervisors watching it): its messages, notes and state frames go there too;
+- ``supervisors``: one channel per server process that has supervisor sockets; ``stats_changed``
+  tells it that the live statistics may have changed (``conversations/consumers/supervisor.py``).
 """
 
 from __future__ import annotations
@@ -29,7 +33,15 @@ logger = logging.getLogger("parley.events")
 FRAME = "parley.frame"  # frame_event(): {"text": JSON, "exclude": channel_name | None[, "conversation_id"]}
 CLOSE = "parley.close"  # {"code": 4409}
 QUEUE_CHANGED = "parley.queue_changed"  # agent consumers recompute their pick queue
+MEMBERSHIPS_CHANGED = "parley.memberships_changed"  # agent consumers rejoin their queue groups
 CONNECTION_CHECK = "parley.customer_connected"  # internal, see consumers
+STATS_CHANGED = "parley.stats_changed"  # to SUPERVISORS_GROUP: recompute the live statistics
+# to ``agent.<id>``: the agent's sockets start (join ``watch.<conversation>``) or stop following a
+# conversation they consult on; {"conversation_id", "text": the frame to send them}
+CONSULT_JOINED = "parley.consult_joined"
+CONSULT_LEFT = "parley.consult_left"
+SUPERVISORS_GROUP = "supervisors"
+OFFER_TIMER = "parley.offer_timer"  # to an agent's sockets: expire offer ``offer_id`` at ``expires_at``
 
 
 def customer_group(customer_id: Any, workstream_id: Any) -> str:
@@ -44,6 +56,10 @@ def queue_group(queue_id: Any) -> str:
     return f"queue.{queue_id}"
 
 
+def watch_group(conversation_id: Any) -> str:
+    return f"watch.{conversation_id}"
+
+
 _local = threading.local()
 
 
@@ -56,7 +72,7 @@ def collect(func, *args, **kwargs) -> tuple[Any, list[tuple[str, dict, bool]]]:
     leave the news to the outermost one."""
     if getattr(_local, "pending", None) is not None:
         return func(*args, **kwargs), []
-    _local.pending = []
+    _local.pending = News()
     try:
         result = func(*args, **kwargs)
     except BaseException:
@@ -79,6 +95,8 @@ async def asend(messages: list[tuple[str, dict, bool]]) -> None:
                 await layer.group_send(target, message)
             else:
                 await layer.send(target, message)
+        for callback in getattr(messages, "after", ()):  # ``on_sent``
+            callback()
     except Exception:  # the news is lost, the data is not: clients resync from the database
         logger.exception("channel layer send of %d message(s) failed", len(messages))
 
@@ -104,6 +122,28 @@ def _committed(messages: list[tuple[str, dict, bool]]) -> None:
 
 def _deferred(target: str, message: dict, *, group: bool = True) -> None:
     transaction.on_commit(lambda: _committed([(target, message, group)]))
+
+
+class News(list):
+    """The news ``collect`` keeps, and in ``after`` what ``on_sent`` asked to run once it is sent."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.after: list = []
+
+
+def on_sent(callback) -> None:
+    """Call ``callback()`` (cheap, no I/O) once the news deferred so far in this transaction has been
+    handed to the channel layer after the commit (the delivery-latency metric)."""
+    transaction.on_commit(lambda: _after_sent(callback))
+
+
+def _after_sent(callback) -> None:
+    pending = getattr(_local, "pending", None)
+    if pending is None:
+        callback()  # not collecting: the news committed before it has been sent already
+    else:
+        pending.after.append(callback)
 
 
 def encode(frame: dict) -> str:
@@ -146,11 +186,58 @@ def to_conversation(conversation, frame: dict, *, exclude: str | None = None) ->
     _deferred(customer_group(conversation.customer_id, conversation.workstream_id), event)
     if conversation.agent_id:
         _deferred(agent_group(conversation.agent_id), event)
+    _deferred(watch_group(conversation.id), event)
+
+
+def to_watchers(conversation_id: Any, frame: dict, *, exclude: str | None = None) -> None:
+    """The sockets following a conversation besides its agent (consultants, supervisors watching)."""
+    _deferred(watch_group(conversation_id), frame_event(frame, exclude))
+
+
+def offer_timer(agent_id: Any, offer_id: Any, expires_at: float) -> None:
+    """After commit, the offered agent's sockets set a timer for the offer's deadline (Unix seconds), so
+    that it expires on time rather than at the next timer sweep (``offers.expire`` is idempotent)."""
+    _deferred(agent_group(agent_id), {"type": OFFER_TIMER, "offer_id": offer_id, "expires_at": expires_at})
+
+
+def stats_changed() -> None:
+    """After commit, tell every process with supervisor sockets that the live statistics may have
+    changed (a state, a presence, a capacity, an offer). They recompute at most once a second. Once per
+    transaction however many changes it makes."""
+    connection = transaction.get_connection()
+    pending = connection.run_on_commit if connection.in_atomic_block else ()
+    if any(func is _send_stats_changed for _sids, func, _robust in pending):
+        return
+    transaction.on_commit(_send_stats_changed)
+
+
+def _send_stats_changed() -> None:
+    _committed([(SUPERVISORS_GROUP, {"type": STATS_CHANGED}, True)])
 
 
 def queue_changed(queue_id: Any) -> None:
     _deferred(queue_group(queue_id), {"type": QUEUE_CHANGED, "queue_id": str(queue_id)})
 
 
+def memberships_changed(agent_id: Any) -> None:
+    """The agent's queues changed (admin center): their workspace sockets rejoin their queue groups and
+    send the new pick queue."""
+    _deferred(agent_group(agent_id), {"type": MEMBERSHIPS_CHANGED})
+
+
 def close_socket(channel_name: str, code: int) -> None:
     _deferred(channel_name, {"type": CLOSE, "code": code}, group=False)
+
+
+def consult_joined(agent_id: Any, conversation_id: Any, frame: dict) -> None:
+    """After commit: the agent's sockets follow the conversation (join its watch group), then get ``frame``."""
+    _deferred(
+        agent_group(agent_id), {"type": CONSULT_JOINED, "conversation_id": str(conversation_id), "text": encode(frame)}
+    )
+
+
+def consult_left(agent_id: Any, conversation_id: Any, frame: dict) -> None:
+    """After commit: the agent's sockets stop following the conversation, then get ``frame``."""
+    _deferred(
+        agent_group(agent_id), {"type": CONSULT_LEFT, "conversation_id": str(conversation_id), "text": encode(frame)}
+    )

@@ -20,7 +20,7 @@ import uuid
 
 from channels.layers import get_channel_layer
 
-from . import events
+from . import events, metrics
 
 logger = logging.getLogger("parley.layer")
 
@@ -53,11 +53,13 @@ async def check(local_channels: set[str]) -> bool:
     try:
         await asyncio.wait_for(_round_trip(layer), PROBE_TIMEOUT)
     except Exception as exc:  # noqa: BLE001 - any failure means news may have been lost
+        metrics.channel_layer_probed(False)
         if not _resync_needed:
             logger.warning("channel layer unavailable (%s); sockets will resync when it is back", exc)
         _resync_needed = True
         _probe_channel = None  # a failed receive may have dropped the channel's subscription
         return False
+    metrics.channel_layer_probed(True)
     if _resync_needed:
         _resync_needed = False
         names = list(local_channels)

@@ -13,7 +13,17 @@ from admin_center.validators import template_fields
 
 logger = logging.getLogger("parley.notices")
 
-CODES = ("queue_position", "average_wait_time", "agent_joined", "out_of_hours", "conversation_ended")
+CODES = (
+    "queue_position",
+    "average_wait_time",
+    "agent_joined",
+    "out_of_hours",
+    "conversation_ended",
+    "rate_conversation",
+    "no_agent_available",
+    "transferred",
+    "agent_disconnected",
+)
 
 DEFAULTS = {
     "queue_position": _("You are number {position} in line."),
@@ -21,6 +31,13 @@ DEFAULTS = {
     "agent_joined": _("{agent} joined the chat."),
     "out_of_hours": _("We are closed now; an agent will answer during business hours."),
     "conversation_ended": _("The conversation has ended."),
+    "rate_conversation": _("How did we do? Rate this conversation."),
+    "no_agent_available": _(
+        "Nobody is available to answer right now. Leave a message with your email address and we will "
+        "answer you by email."
+    ),
+    "transferred": _("Your conversation has been transferred to another agent."),
+    "agent_disconnected": _("Your agent was disconnected. The next available agent will answer you."),
 }
 
 

@@ -24,8 +24,9 @@ def own_origin(scope) -> str:
     ``X-Forwarded-Proto`` says https, as it does for Django's requests (docs/deploy.md)."""
     scheme = "https" if scope.get("scheme") in ("wss", "https") else "http"
     proxy_header = settings.SECURE_PROXY_SSL_HEADER
-    if proxy_header and header(scope, proxy_header[0].removeprefix("HTTP_").replace("_", "-").lower().encode()) == (
-        proxy_header[1]
+    if (
+        proxy_header
+        and header(scope, proxy_header[0].removeprefix("HTTP_").replace("_", "-").lower().encode()) == (proxy_header[1])
     ):
         scheme = "https"
     return f"{scheme}://{header(scope, b'host')}".lower()

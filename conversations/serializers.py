@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import time
 from datetime import UTC, datetime
+
+from django.conf import settings
 
 from .models import Conversation, Message
 
@@ -27,7 +32,37 @@ def message_dict(message: Message) -> dict:
         "text": message.text,
         "sent_at": _iso_utc(message.sent_at),
         "client_id": message.client_id,
+        # Attachments come with the message only where they were loaded (``actions.files.load_attachments``)
+        # or just attached: a plain text message costs no query here.
+        "attachments": [attachment_dict(a) for a in getattr(message, "attachment_list", ())],
     }
+
+
+def attachment_dict(attachment) -> dict:
+    return {
+        "id": str(attachment.id),
+        "name": attachment.name,
+        "size": attachment.size,
+        "content_type": attachment.content_type,
+        "url": signed_file_url(attachment.id),
+    }
+
+
+FILE_URL_SALT = b"parley.file-url"
+FILE_URL_TTL_SECONDS = 24 * 3600
+
+
+def file_url_signature(attachment_id, expires: int) -> str:
+    key = hashlib.sha256(FILE_URL_SALT + settings.SECRET_KEY.encode()).digest()
+    return hmac.new(key, f"{attachment_id}:{expires}".encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def signed_file_url(attachment_id, now: float | None = None) -> str:
+    """A file's address with an expiring signature: valid for a day after the next full hour, so that one
+    message keeps one address for an hour and the browser's cache works."""
+    now = time.time() if now is None else now
+    expires = (int(now) // 3600 + 1) * 3600 + FILE_URL_TTL_SECONDS
+    return f"/files/{attachment_id}/?expires={expires}&sig={file_url_signature(attachment_id, expires)}"
 
 
 def conversation_summary(conversation: Conversation) -> dict:
@@ -45,3 +80,14 @@ def conversation_summary(conversation: Conversation) -> dict:
         "created_at": _iso_utc(conversation.created_at),
         "updated_at": _iso_utc(conversation.updated_at),
     }
+
+
+def integration_summary(conversation: Conversation) -> dict:
+    """The summary the REST API and webhooks send: the protocol's, with the agents' fields (queue, context,
+    pre-chat answers) and when it closed; expects workstream, customer, agent and queue loaded."""
+    summary = conversation_summary(conversation)
+    summary["queue"] = {"id": str(conversation.queue_id), "name": conversation.queue.name}
+    summary["context"] = conversation.context
+    summary["pre_chat"] = conversation.pre_chat
+    summary["closed_at"] = iso(conversation.closed_at)
+    return summary

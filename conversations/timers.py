@@ -3,7 +3,7 @@
 The loop starts with the first request or socket the process serves (daphne
 does not run ASGI lifespan), so the embedded default needs no extra process.
 Each pass refreshes the heartbeats of this process's sockets and runs
-``services.sweep``; several processes may sweep at once because every change
+``actions.sweep.sweep``; several processes may sweep at once because every change
 re-checks its conditions under a row lock.
 """
 
@@ -16,6 +16,10 @@ import random
 from channels.db import database_sync_to_async
 from django.conf import settings
 
+from . import layer_health
+from .actions import sessions, sweep
+from .webhooks import dispatcher
+
 logger = logging.getLogger("parley.timers")
 
 # channel names of the sockets this process holds (consumers add and remove)
@@ -24,11 +28,9 @@ _task: asyncio.Task | None = None
 
 
 async def _run_once() -> None:
-    from . import layer_health, services
-
     await layer_health.check(local_channels)  # after a channel-layer outage, sockets resync
-    await database_sync_to_async(services.heartbeat)(list(local_channels))
-    await database_sync_to_async(services.sweep)()
+    await database_sync_to_async(sessions.heartbeat)(list(local_channels))
+    await database_sync_to_async(sweep.sweep)()
 
 
 async def _loop() -> None:
@@ -48,6 +50,8 @@ def ensure_started() -> None:
     global _task
     if _task is None or _task.done():
         _task = asyncio.get_running_loop().create_task(_loop(), name="parley-timers")
+        # Webhook deliveries run in the server processes too (conversations/webhooks/dispatcher.py).
+        dispatcher.ensure_started()
 
 
 def start_with_first_call(app):

@@ -1,4 +1,5 @@
-"""Queue position and average wait time for live chat (docs/routing.md).
+"""The arithmetic of queue position and average wait time for live chat (docs/routing.md); the news
+itself is sent by ``conversations.actions.queueing``.
 
 Average wait: an exponential moving average of how long live conversations
 of the queue waited before an agent took them, with the smoothing factor
@@ -31,10 +32,7 @@ import threading
 import time
 from datetime import datetime
 
-from django.db import transaction
-from django.db.models import F, Q
-
-from conversations.models import Conversation, Mode, State
+from django.db.models import F
 
 from .models import Queue
 
@@ -81,69 +79,6 @@ def average_wait_seconds(queue_id: int) -> int | None:
     return seconds if seconds > SHOW_AVERAGE_ABOVE_SECONDS else None
 
 
-def _ahead_of(conversation: Conversation) -> Q:
-    return Q(queued_at__lt=conversation.queued_at) | Q(queued_at=conversation.queued_at, id__lt=conversation.id)
-
-
-def queue_position(conversation: Conversation) -> int:
-    ahead = Conversation.objects.filter(_ahead_of(conversation), queue_id=conversation.queue_id, state=State.OPEN)
-    return ahead.count() + 1
-
-
-def announce_wait(conversation: Conversation) -> None:
-    """A live conversation was queued (or its customer came back): its position and the average wait."""
-    from conversations import events, notices
-
-    if conversation.mode != Mode.LIVE:
-        return
-    widget = conversation.widget
-    with transaction.atomic():
-        position = queue_position(conversation)
-        events.to_customer(
-            conversation.customer_id,
-            conversation.workstream_id,
-            notices.notice(widget, "queue_position", position=position),
-        )
-        wait = average_wait_seconds(conversation.queue_id)
-        if wait is not None:
-            events.to_customer(
-                conversation.customer_id,
-                conversation.workstream_id,
-                notices.notice(widget, "average_wait_time", seconds=wait),
-            )
-
-
-def announce_positions(queue_id: int, since: datetime | None = EVERYONE, limit: int | None = None) -> int:
-    """Send queued live customers of the queue their position: only those
-    queued at or after ``since`` when given (nobody ahead of a leaver moved),
-    and only up to position ``limit`` when given. Returns how many were told."""
-    from admin_center.models import ChatWidget
-    from conversations import events, notices
-
-    queued = Conversation.objects.filter(queue_id=queue_id, state=State.OPEN)
-    position = 1
-    if since is not None:
-        position += queued.filter(queued_at__lt=since).count()
-        queued = queued.filter(queued_at__gte=since)
-    rows = queued.order_by("queued_at", "id").values_list("customer_id", "workstream_id", "widget_id", "mode")
-    if limit is not None:
-        if position > limit:
-            return 0
-        rows = rows[: limit - position + 1]
-    widgets: dict = {}
-    frames = []
-    with transaction.atomic():
-        for customer_id, workstream_id, widget_id, mode in rows.iterator(chunk_size=2000):
-            if mode == Mode.LIVE:
-                if widget_id not in widgets:
-                    widgets[widget_id] = ChatWidget.objects.filter(pk=widget_id).first()
-                frame = notices.notice(widgets[widget_id], "queue_position", position=position)
-                frames.append((customer_id, workstream_id, frame))
-            position += 1
-        events.to_customers(frames)
-    return len(frames)
-
-
 def _merge(pending: dict, queue_id: int, since: datetime | None) -> None:
     earlier = pending.get(queue_id, _ABSENT)
     if earlier is _ABSENT:
@@ -169,27 +104,22 @@ def _take_round(queue_id: int, now: float):
     return _front_pending.pop(queue_id), FRONT
 
 
-def queue_moved(queue_id: int, since: datetime | None = EVERYONE) -> None:
-    """After commit: a conversation queued at ``since`` left the queue
-    (``EVERYONE``: it changed in an unknown way). Announce the round that is
-    due now, if any; the rest waits for a later change or the timer sweep."""
+def note_moved(queue_id: int, since: datetime | None = EVERYONE):
+    """A conversation queued at ``since`` left the queue (``EVERYONE``: it changed in an unknown way).
+    Returns the round due now, as (since, limit), or None; the rest waits for a later change or
+    ``due_rounds``."""
     with _rounds_lock:
         _merge(_front_pending, queue_id, since)
         _merge(_back_pending, queue_id, since)
-        due = _take_round(queue_id, time.monotonic())
-    if due is not None:
-        announce_positions(queue_id, *due)
+        return _take_round(queue_id, time.monotonic())
 
 
-def flush_positions() -> int:
-    """Timer sweep: send the rounds that were gathered and are due. Returns how many rounds."""
+def due_rounds() -> list[tuple[int, tuple[datetime | None, int | None]]]:
+    """The rounds that were gathered and are due now, as (queue_id, (since, limit))."""
     now = time.monotonic()
     with _rounds_lock:
         rounds = [(queue_id, _take_round(queue_id, now)) for queue_id in {*_front_pending, *_back_pending}]
-    rounds = [(queue_id, due) for queue_id, due in rounds if due is not None]
-    for queue_id, due in rounds:
-        announce_positions(queue_id, *due)
-    return len(rounds)
+    return [(queue_id, due) for queue_id, due in rounds if due is not None]
 
 
 def forget_rounds() -> None:

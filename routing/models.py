@@ -14,6 +14,17 @@ class Presence(models.TextChoices):
     OFFLINE = "offline", _("Offline")
 
 
+class AgentProfileQuerySet(models.QuerySet):
+    def with_free_capacity(self):
+        """Each agent with ``free``: capacity not used now (the one way free capacity is computed in SQL;
+        ``AgentProfile.free_capacity`` is the same for a row in hand)."""
+        return self.annotate(
+            free=models.ExpressionWrapper(
+                models.F("capacity") - models.F("used_capacity"), output_field=models.IntegerField()
+            )
+        )
+
+
 class AgentProfile(models.Model):
     """An agent: a user who works in the workspace.
 
@@ -34,6 +45,15 @@ class AgentProfile(models.Model):
     last_assigned_at = models.DateTimeField(_("last assignment"), null=True, blank=True, editable=False)
     disconnected_at = models.DateTimeField(_("last workspace socket closed"), null=True, blank=True, editable=False)
 
+    # The language the agent works in: quick replies in it come first (docs/agents.md).
+    language = models.CharField(
+        _("language"), max_length=5, choices=[("en", "English"), ("ru", "Русский")], default="en"
+    )
+    # Offers the agent let expire in a row (conversations/actions/offers.py); at 3 the agent is set away.
+    missed_offers = models.PositiveSmallIntegerField(_("offers missed in a row"), default=0, editable=False)
+
+    objects = AgentProfileQuerySet.as_manager()
+
     class Meta:
         verbose_name = _("agent")
         verbose_name_plural = _("agents")
@@ -42,6 +62,9 @@ class AgentProfile(models.Model):
             models.CheckConstraint(condition=models.Q(used_capacity__gte=0), name="used_capacity_not_negative"),
         ]
         indexes = [models.Index(fields=["presence", "last_assigned_at"], name="agent_presence_idx")]
+        # Supervisors (docs/security.md): the live dashboard, watching and transferring any conversation,
+        # setting an agent's presence, and the reports. Granted through a group or the configuration.
+        permissions = [("supervise", _("Can supervise queues and agents"))]
 
     def __str__(self) -> str:
         return f"{self.display_name} ({self.user.get_username()})"
@@ -77,8 +100,6 @@ class Queue(models.Model):
     # before an agent took them (routing/estimates.py).
     average_wait_seconds = models.FloatField(null=True, blank=True, editable=False)
     wait_samples = models.PositiveIntegerField(default=0, editable=False)
-    # Whether the last timer sweep saw the queue open; an opening triggers routing.
-    was_open = models.BooleanField(default=True, editable=False)
 
     class Meta:
         verbose_name = _("queue")

@@ -3,14 +3,37 @@ Django session cookie."""
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import time
+
 from django.conf import settings
 
-from routing import router
 from routing.models import AgentProfile
 
-from .. import services
+from ..actions import (
+    assignment,
+    consult,
+    lifecycle,
+    messages,
+    notes,
+    offers,
+    payloads,
+    quick_replies,
+    reading,
+    sessions,
+    transfer,
+)
+from ..protocol import field_bool, field_int, field_str
 from ..serializers import message_dict
-from .base import FrameConsumer, client_ip, db, db_grouped, events, field_bool, field_int, field_str, page_frame
+from .base import FrameConsumer, db, db_grouped, events
+
+logger = logging.getLogger("parley.sockets")
+
+
+def _log_failure(task: asyncio.Task) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        logger.error("expiring an offer failed; the timer sweep tries again", exc_info=task.exception())
 
 
 def _load_agent(user) -> AgentProfile | None:
@@ -20,11 +43,16 @@ def _load_agent(user) -> AgentProfile | None:
 
 
 class AgentConsumer(FrameConsumer):
-    commands = frozenset(
-        {"presence", "open", "send", "set_waiting", "resume", "end", "close", "pick", "typing", "sync", "history"}
+    commands = (
+        frozenset(
+            {"presence", "open", "send", "set_waiting", "resume", "end", "close", "pick", "typing", "sync", "history"}
+        )
+        | {"accept", "decline"}
+        | {"note", "transfer", "transfer_targets", "consult", "leave_consult"}
     )
 
     agent: AgentProfile | None = None
+    offer_timers: list[asyncio.TimerHandle] = []  # replaced per socket before the first timer is added
 
     async def connect(self) -> None:
         self.agent = await db(_load_agent)(self.scope.get("user"))
@@ -40,34 +68,32 @@ class AgentConsumer(FrameConsumer):
         self.release_ip_slot()  # counted by its Connection row from now on
         for queue_id in queue_ids:
             await self.join(events.queue_group(queue_id))
+        for conversation_id in welcome["consulting_ids"]:  # the conversations the agent consults on
+            await self.join(events.watch_group(conversation_id))
+        del welcome["consulting_ids"]
         await self.register()
         await self.send_json(welcome)
 
     def _welcome_sync(self) -> tuple[dict, list[int]]:
-        services.agent_connected(self.agent, channel_name=self.channel_name, ip_address=client_ip(self.scope))
+        sessions.agent_connected(self.agent, channel_name=self.channel_name, ip_address=self.client_ip())
         agent = AgentProfile.objects.select_related("user").get(pk=self.agent.pk)
         self.agent = agent
-        welcome = {
-            "type": "welcome",
-            "agent": {
-                "id": str(agent.id),
-                "username": agent.user.get_username(),
-                "name": agent.display_name,
-                "presence": agent.presence,
-                "capacity": {"total": agent.capacity, "used": agent.used_capacity},
-            },
-            "conversations": [services.agent_summary(c) for c in services.agent_conversations(agent)],
-            "queue": self._queue_items(),
-        }
-        return welcome, list(agent.queues.values_list("id", flat=True))
+        welcome = payloads.agent_welcome(agent)
+        welcome["quick_replies"] = quick_replies.for_agent(agent)
+        consulting = consult.consulting(agent)
+        welcome["consulting"] = [consult.consultant_summary(c, agent) for c in consulting]
+        welcome["consulting_ids"] = [str(c.id) for c in consulting]
+        return welcome, sessions.agent_queue_ids(agent)
 
     def _queue_items(self) -> list[dict]:
-        return [services.agent_summary(c) for c in router.pick_queue_for(self.agent)]
+        return payloads.pick_queue_items(self.agent)
 
     async def disconnect(self, code) -> None:
+        for handle in self.offer_timers:
+            handle.cancel()
         await self.unregister()
         if self.agent is not None:
-            await db(services.agent_disconnected)(self.channel_name)
+            await db(sessions.agent_disconnected)(self.channel_name)
 
     def _conversation_id(self, frame: dict) -> str:
         return field_str(frame, "conversation_id")
@@ -76,7 +102,7 @@ class AgentConsumer(FrameConsumer):
 
     async def on_presence(self, frame: dict):
         status = field_str(frame, "status")
-        self.agent = await db(services.set_presence)(self.agent, status, origin=self.channel_name)
+        self.agent = await db(sessions.set_presence)(self.agent, status, origin=self.channel_name)
         return {"type": "ok"}
 
     async def on_open(self, frame: dict):
@@ -84,49 +110,53 @@ class AgentConsumer(FrameConsumer):
         return await db(self._open_sync)(conversation_id)
 
     def _open_sync(self, conversation_id) -> dict:
-        conversation = services.access_conversation_for_agent(self.agent, conversation_id)
-        messages, has_more = services.latest_messages(conversation)
-        summary = services.agent_summary(conversation)
-        summary["messages"] = [message_dict(m) for m in messages]
-        summary["has_more"] = has_more
-        return {"type": "conversation", "conversation": summary}
+        return reading.open_frame(self.agent, conversation_id)
 
     async def on_send(self, frame: dict):
         conversation_id = self._conversation_id(frame)
         self.take_send_token()
-        message, _stored = await db_grouped(services.agent_message)(
+        message, _stored = await db_grouped(messages.agent_message)(
             self.agent,
             conversation_id,
             client_id=frame.get("client_id"),
             text=frame.get("text"),
             origin=self.channel_name,
+            attachments=frame.get("attachments"),
         )
         return {"type": "ack", "client_id": message.client_id, "message": message_dict(message)}
 
     async def on_set_waiting(self, frame: dict):
-        await db(services.set_waiting)(self.agent, self._conversation_id(frame))
+        await db(lifecycle.set_waiting)(self.agent, self._conversation_id(frame))
         return {"type": "ok"}
 
     async def on_resume(self, frame: dict):
-        await db(services.resume)(self.agent, self._conversation_id(frame))
+        await db(lifecycle.resume)(self.agent, self._conversation_id(frame))
         return {"type": "ok"}
 
     async def on_end(self, frame: dict):
-        await db(services.end)(self.agent, self._conversation_id(frame))
+        await db(lifecycle.end)(self.agent, self._conversation_id(frame))
         return {"type": "ok"}
 
     async def on_close(self, frame: dict):
-        await db(services.close)(self.agent, self._conversation_id(frame))
+        await db(lifecycle.close)(self.agent, self._conversation_id(frame))
         return {"type": "ok"}
 
     async def on_pick(self, frame: dict):
-        await db(services.pick)(self.agent, self._conversation_id(frame))
+        await db(assignment.pick)(self.agent, self._conversation_id(frame))
+        return {"type": "ok"}
+
+    async def on_accept(self, frame: dict):
+        await db(offers.accept)(self.agent, self._conversation_id(frame))
+        return {"type": "ok"}
+
+    async def on_decline(self, frame: dict):
+        await db(offers.decline)(self.agent, self._conversation_id(frame))
         return {"type": "ok"}
 
     async def on_typing(self, frame: dict):
         conversation_id = self._conversation_id(frame)
         active = field_bool(frame, "active")
-        await db(services.agent_typing)(self.agent, conversation_id, active)
+        await db(messages.agent_typing)(self.agent, conversation_id, active)
         return None
 
     async def on_sync(self, frame: dict):
@@ -142,11 +172,79 @@ class AgentConsumer(FrameConsumer):
         return await db(self._page_sync)("history", conversation_id, before, limit)
 
     def _page_sync(self, kind: str, conversation_id, cursor: int, limit: int) -> dict:
-        conversation = services.access_conversation_for_agent(self.agent, conversation_id)
-        return page_frame(kind, conversation, cursor, limit)
+        return reading.page_frame(self.agent, kind, conversation_id, cursor, limit)
+
+    # agents working together (conversations/actions/notes.py, transfer.py, consult.py)
+
+    async def on_note(self, frame: dict):
+        conversation_id = self._conversation_id(frame)
+        note, _stored = await db(notes.write)(
+            self.agent,
+            conversation_id,
+            client_id=frame.get("client_id"),
+            text=frame.get("text"),
+            origin=self.channel_name,
+        )
+        return {"type": "ack", "client_id": note.client_id, "note": notes.note_dict(note)}
+
+    async def on_transfer(self, frame: dict):
+        conversation_id = self._conversation_id(frame)
+        await db(transfer.transfer)(conversation_id, frame.get("to"), by=self.agent, note=frame.get("note"))
+        return {"type": "ok"}
+
+    async def on_transfer_targets(self, frame: dict):
+        return await db(transfer.transfer_targets)(self.agent, self._conversation_id(frame))
+
+    async def on_consult(self, frame: dict):
+        conversation_id = self._conversation_id(frame)
+        await db(consult.invite)(self.agent, conversation_id, frame.get("agent_id"))
+        return {"type": "ok"}
+
+    async def on_leave_consult(self, frame: dict):
+        conversation_id = self._conversation_id(frame)
+        await db(consult.leave)(self.agent, conversation_id, frame.get("agent_id"))
+        return {"type": "ok"}
 
     # --- news ------------------------------------------------------------------------
+
+    async def parley_consult_joined(self, event) -> None:
+        """Invited to consult: follow the conversation's messages, notes and states, then say so."""
+        group = events.watch_group(event["conversation_id"])
+        if group not in self.groups_joined:
+            await self.join(group)
+        await self.send(text_data=event["text"])
+
+    async def parley_consult_left(self, event) -> None:
+        group = events.watch_group(event["conversation_id"])
+        if group in self.groups_joined:
+            await self.leave(group)
+        await self.send(text_data=event["text"])
+
+    async def parley_offer_timer(self, event) -> None:
+        """An offer to this agent expires at ``expires_at``: expire it then (every socket of the agent
+        sets the timer; the first to fire expires the offer, the others find nothing to do)."""
+        loop = asyncio.get_running_loop()
+        delay = max(0.0, event["expires_at"] - time.time())
+        self.offer_timers = [handle for handle in self.offer_timers if handle.when() > loop.time()]
+        self.offer_timers.append(loop.call_later(delay, self._expire_offer, event["offer_id"]))
+
+    def _expire_offer(self, offer_id) -> None:
+        task = asyncio.ensure_future(db(offers.expire)(offer_id))
+        task.add_done_callback(_log_failure)
 
     async def parley_queue_changed(self, event) -> None:
         items = await db(self._queue_items)()
         await self.send_json({"type": "queue", "items": items})
+
+    async def parley_memberships_changed(self, event) -> None:
+        """The admin changed the agent's queues: follow the new queues' pick-list news, send the new list."""
+        queue_ids, items = await db(self._memberships)()
+        wanted = {events.queue_group(queue_id) for queue_id in queue_ids}
+        for group in [g for g in self.groups_joined if g.startswith(events.queue_group("")) and g not in wanted]:
+            await self.leave(group)
+        for group in sorted(wanted - set(self.groups_joined)):
+            await self.join(group)
+        await self.send_json({"type": "queue", "items": items})
+
+    def _memberships(self) -> tuple[list[int], list[dict]]:
+        return sessions.agent_queue_ids(self.agent), self._queue_items()

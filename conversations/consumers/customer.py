@@ -8,10 +8,24 @@ from django.conf import settings
 
 from admin_center.models import ChatWidget
 
-from .. import identity, services
+from .. import identity
+from ..actions import (
+    access,
+    availability,
+    customer_context,
+    lifecycle,
+    messages,
+    notifications,
+    payloads,
+    queueing,
+    sessions,
+)
+from ..errors import AUTH_FAILED, AUTH_REQUIRED, BAD_REQUEST, ServiceError
 from ..models import Mode, State
+from ..protocol import BadFrame, field_bool, field_int
 from ..serializers import message_dict
-from .base import BadFrame, FrameConsumer, client_ip, db, db_grouped, events, field_bool, field_int, page_frame
+from .base import FrameConsumer, db, db_grouped, events
+from .customer_journey import JOURNEY_COMMANDS, JourneyFrames, welcome_additions
 
 CLOSE_AUTH = 4401
 CLOSE_HELLO_TIMEOUT = 4408
@@ -25,8 +39,8 @@ def _load_widget(public_id: str) -> ChatWidget | None:
     )
 
 
-class CustomerConsumer(FrameConsumer):
-    commands = frozenset({"hello", "send", "sync", "history", "typing", "end"})
+class CustomerConsumer(JourneyFrames, FrameConsumer):
+    commands = frozenset({"hello", "send", "sync", "history", "typing", "end"}) | JOURNEY_COMMANDS
 
     widget: ChatWidget | None = None
     customer = None
@@ -56,23 +70,24 @@ class CustomerConsumer(FrameConsumer):
             self.hello_task.cancel()
         await self.unregister()
         if self.customer is not None:
-            await db(services.customer_disconnected)(self.channel_name)
+            await db(sessions.customer_disconnected)(self.channel_name)
+            await db(notifications.mark_seen)(self.customer.id, self.widget.workstream_id)
 
     def _require_hello(self) -> None:
         if self.customer is None:
-            raise BadFrame("bad_request", "Send 'hello' first.")
+            raise BadFrame(BAD_REQUEST, "Send 'hello' first.")
 
     # --- hello -----------------------------------------------------------------
 
     async def on_hello(self, frame: dict):
         if self.customer is not None:
-            raise BadFrame("bad_request", "'hello' was already received on this socket.")
+            raise BadFrame(BAD_REQUEST, "'hello' was already received on this socket.")
         token = frame.get("token")
         visitor = frame.get("visitor")
         try:
             welcome = await db(self._hello_sync)(token, visitor)
-        except services.ServiceError as exc:
-            if exc.code in ("auth_required", "auth_failed"):
+        except ServiceError as exc:
+            if exc.code in (AUTH_REQUIRED, AUTH_FAILED):
                 await self.send_error(exc.code, exc.message, frame)
                 await self.close(code=CLOSE_AUTH)
                 return None
@@ -85,7 +100,7 @@ class CustomerConsumer(FrameConsumer):
         await self.send_json(welcome)
         conversation = welcome["conversation"]
         if conversation and conversation["state"] == State.OPEN and self.widget.workstream.mode == Mode.LIVE:
-            await db(services.announce_queue_to_customer)(self.conversation_id)
+            await db(queueing.announce_queue_to_customer)(self.conversation_id)
         return None
 
     def _hello_sync(self, token, visitor) -> dict:
@@ -93,59 +108,50 @@ class CustomerConsumer(FrameConsumer):
         setting = widget.authentication
         if setting is not None:
             if token is None or token == "":
-                raise services.ServiceError("auth_required", "This chat needs you to be signed in: send a token.")
+                raise ServiceError(AUTH_REQUIRED, "This chat needs you to be signed in: send a token.")
             claims = identity.verify_customer_token(setting, token)
             customer = identity.authenticated_customer(setting, claims)
+            customer_context.remember(customer, widget.workstream, claims)
             visitor_token = None
         else:
             customer = identity.visitor_customer(visitor)
             visitor_token = identity.visitor_token(customer)
-        conversation = services.customer_connected(
-            customer, widget, channel_name=self.channel_name, ip_address=client_ip(self.scope)
+        conversation = sessions.customer_connected(
+            customer, widget, channel_name=self.channel_name, ip_address=self.client_ip()
         )
         self.customer = customer
-        from routing import router
-
-        summary = None
         if conversation is not None:
             self.conversation_id = conversation.id
-            messages, has_more = services.latest_messages(conversation)
-            summary = {
-                "id": str(conversation.id),
-                "state": conversation.state,
-                "last_seq": conversation.last_seq,
-                "agent": {"name": conversation.agent.display_name} if conversation.agent_id else None,
-                "messages": [message_dict(m) for m in messages],
-                "has_more": has_more,
-            }
-        workstream = widget.workstream
-        return {
-            "type": "welcome",
-            "widget": {
-                "id": widget.public_id,
-                "title": widget.title,
-                "mode": workstream.mode,
-                "customer_can_end": not workstream.persistent,
-                "online": router.queue_is_open(workstream.queue),
-                "language": widget.language,
-            },
-            "customer": {"id": str(customer.id), "name": customer.display_name},
-            "visitor": visitor_token,
-            "conversation": summary,
-        }
+        notifications.mark_seen(customer.id, widget.workstream_id)
+        welcome = payloads.customer_welcome(widget, customer, conversation, visitor_token)
+        widget_journey, customer_journey, upload_token = welcome_additions(widget, customer)
+        welcome["widget"].update(widget_journey)
+        welcome["customer"].update(customer_journey)
+        welcome["upload_token"] = upload_token
+        return welcome
 
     # --- messages ----------------------------------------------------------------
 
     async def on_send(self, frame: dict):
         self._require_hello()
         self.take_send_token()
-        message, conversation = await db_grouped(self._send_sync)(frame.get("client_id"), frame.get("text"))
+        message, conversation = await db_grouped(self._send_sync)(
+            frame.get("client_id"), frame.get("text"), frame.get("attachments")
+        )
         self.conversation_id = conversation.id
+        if message.seq == 1 and conversation.mode == Mode.LIVE:
+            # the first message of a live conversation: nobody to answer it means the customer hears so now
+            await db(availability.after_first_message)(conversation.id)
         return {"type": "ack", "client_id": message.client_id, "message": message_dict(message)}
 
-    def _send_sync(self, client_id, text):
-        message, conversation, _stored = services.customer_message(
-            self.customer, self.widget, client_id=client_id, text=text, origin=self.channel_name
+    def _send_sync(self, client_id, text, attachments):
+        message, conversation, _stored = messages.customer_message(
+            self.customer,
+            self.widget,
+            client_id=client_id,
+            text=text,
+            origin=self.channel_name,
+            attachments=attachments,
         )
         return message, conversation
 
@@ -162,22 +168,22 @@ class CustomerConsumer(FrameConsumer):
         return await db(self._page_sync)("history", before, limit)
 
     def _page_sync(self, kind: str, cursor: int, limit: int) -> dict:
-        conversation = services.customer_readable_conversation(
+        conversation = access.customer_readable_conversation(
             self.customer, self.widget.workstream, self.conversation_id
         )
         if conversation is None:
             return {"type": kind, "messages": [], "has_more": False}
-        return page_frame(kind, conversation, cursor, limit)
+        return payloads.page_frame(kind, conversation, cursor, limit)
 
     async def on_typing(self, frame: dict):
         self._require_hello()
         active = field_bool(frame, "active")
-        await db(services.customer_typing)(self.customer, self.widget, active)
+        await db(messages.customer_typing)(self.customer, self.widget, active)
         return None
 
     async def on_end(self, frame: dict):
         self._require_hello()
-        conversation = await db(services.customer_end)(self.customer, self.widget)
+        conversation = await db(lifecycle.customer_end)(self.customer, self.widget)
         self.conversation_id = conversation.id
         return {"type": "ok"}
 

@@ -28,7 +28,8 @@ from django.views.decorators.http import require_GET
 
 from admin_center.models import ChatWidget
 
-from ..consumers.base import normalise_origin
+from ..origins import normalise_origin
+from .journey_strings import journey_strings
 
 # A CSP source expression for one origin: scheme://host[:port], nothing that could break the header.
 ORIGIN_RE = re.compile(r"^https?://[a-z0-9.-]+(:[0-9]{1,5})?$|^https?://\[[0-9a-f:.]+\](:[0-9]{1,5})?$")
@@ -153,11 +154,17 @@ def frame(request: HttpRequest, public_id: str) -> HttpResponse:
             "parentOrigin": parent_origin(request, widget),
             "wsPath": f"/ws/widget/{widget.public_id}/",
             "maxChars": settings.PARLEY_MAX_TEXT_CHARS,
+            "maxUploadBytes": settings.PARLEY_MAX_UPLOAD_BYTES,
         }
         response = render(
             request,
             "widget/frame.html",
-            {"widget": widget, "config": config, "strings": ui_strings(), "mode": workstream.mode},
+            {
+                "widget": widget,
+                "config": config,
+                "strings": {**ui_strings(), **journey_strings()},
+                "mode": workstream.mode,
+            },
         )
     response["Content-Security-Policy"] = frame_policy(request, widget)
     return response

@@ -3,7 +3,7 @@ endpoints. Everything live (conversations, queue, presence, capacity) goes
 over the agent socket ``/ws/agent/`` (PROTOCOL.md); these views only serve the
 page, its translated strings and the customer panel.
 
-Rules live in ``conversations.services``: the views authenticate, look up the
+Rules live in ``conversations.actions``: the views authenticate, look up the
 agent profile and translate ``ServiceError`` codes into HTTP answers.
 """
 
@@ -23,7 +23,9 @@ from django.views.decorators.http import require_GET
 
 from routing.models import AgentProfile, Presence
 
-from .. import services
+from ..actions import payloads
+from ..errors import ServiceError
+from .journey_strings import journey_strings
 
 HTTP_STATUS = {"not_found": 404, "not_allowed": 403, "auth_required": 401, "bad_request": 400}
 
@@ -157,7 +159,7 @@ def workspace(request: HttpRequest, agent: AgentProfile) -> HttpResponse:
         {
             "agent": agent,
             "presences": Presence.choices,
-            "ui_strings": ui_strings(),
+            "ui_strings": {**ui_strings(), **journey_strings()},
             "max_text_chars": settings.PARLEY_MAX_TEXT_CHARS,
             "ws_config": {
                 "socket_path": "/ws/agent/",
@@ -175,8 +177,8 @@ def workspace(request: HttpRequest, agent: AgentProfile) -> HttpResponse:
 @api_agent_required
 def customer_panel(request: HttpRequest, agent: AgentProfile, conversation_id: str) -> HttpResponse:
     try:
-        data = services.customer_panel(agent, conversation_id)
-    except services.ServiceError as error:
+        data = payloads.customer_panel(agent, conversation_id)
+    except ServiceError as error:
         return _error(error.code, error.message)
     return JsonResponse(data)
 

@@ -107,17 +107,61 @@
     if (!isOpen) button.focus();
   });
 
-  function giveToken(name) {
-    var fn = /^[A-Za-z_$][\w$]*(\.[A-Za-z_$][\w$]*)*$/.test(name || "") ? name.split(".").reduce(function (o, k) {
-      return o == null ? o : o[k];
-    }, window) : null;
-    if (typeof fn !== "function") {
-      post({ type: "token", token: null });
-      return;
+  // The site's token function: only the one the widget's authentication setting names, taken from the
+  // embed snippet (data-parley-token-function) or else from Parley (/widget/<id>/loader.json); never a
+  // name the frame asks for.
+  var NAME_RE = /^[A-Za-z_$][\w$]*(\.[A-Za-z_$][\w$]*)*$/;
+  var namedFunction = script.getAttribute("data-parley-token-function");
+  var functionName = namedFunction ? Promise.resolve(namedFunction) : null;
+
+  function configuredName() {
+    if (!functionName) {
+      functionName = fetch(origin + "/widget/" + id + "/loader.json", { credentials: "omit", cache: "no-store" })
+        .then(function (response) { return response.ok ? response.json() : {}; })
+        .then(function (data) { return typeof data.token_function === "string" ? data.token_function : null; });
+      functionName.catch(function () { functionName = null; }); // asked again on the next request
     }
+    return functionName;
+  }
+
+  // The function may return the token, return a Promise of it, or call the callback it is given
+  // (callback(token), or node-style callback(error, token)); whichever answers first counts.
+  function callTokenFunction(name) {
+    return new Promise(function (resolve, reject) {
+      if (!NAME_RE.test(name || "")) { resolve(null); return; }
+      var parts = name.split("."), owner = window;
+      for (var i = 0; i < parts.length - 1 && owner != null; i++) owner = owner[parts[i]];
+      var fn = owner == null ? null : owner[parts[parts.length - 1]];
+      if (typeof fn !== "function") { resolve(null); return; }
+      var settled = false;
+      function answer(value) {
+        if (settled) return;
+        settled = true;
+        resolve(typeof value === "string" && value ? value : null);
+      }
+      function fail() {
+        if (settled) return;
+        settled = true;
+        reject(new Error("token function failed"));
+      }
+      function callback(first, second) {
+        if (typeof first === "string") answer(first);
+        else if (first == null && typeof second === "string") answer(second);
+        else if (first instanceof Error) fail();
+        else answer(null);
+      }
+      var result;
+      try { result = fn.call(owner, callback); } catch (e) { fail(); return; }
+      if (result != null) Promise.resolve(result).then(answer, fail);
+      // undefined: the function answers through the callback (the frame gives up after its own timeout)
+    });
+  }
+
+  function giveToken() {
     Promise.resolve()
-      .then(function () { return fn(); })
-      .then(function (token) { post({ type: "token", token: typeof token === "string" ? token : null }); },
+      .then(configuredName)
+      .then(callTokenFunction)
+      .then(function (token) { post({ type: "token", token: token }); },
         function () { post({ type: "token", token: null }); });
   }
 
@@ -138,7 +182,7 @@
       button.hidden = false;
       setOpen(Boolean(data.open), false);
     } else if (data.type === "token_request") {
-      giveToken(data.fn);
+      giveToken();
     } else if (data.type === "open" || data.type === "close") {
       setOpen(data.type === "open", false);
       if (!isOpen) button.focus();

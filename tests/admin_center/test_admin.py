@@ -11,7 +11,7 @@ from django.contrib.auth import get_user_model
 from django.urls import reverse
 
 from admin_center.models import ChatWidget, OperatingHours, Workstream
-from conversations import services
+from conversations.actions import messages
 from conversations.models import Conversation, ConversationEvent, Customer, State
 from routing.models import AgentProfile, Presence, Queue
 from tests import factories
@@ -51,7 +51,7 @@ def test_every_change_page_renders(client, ada, language):
     widget = factories.make_setup(persistent=True, hours=factories.make_hours())
     agent = factories.make_agent("alice", queues=[widget.workstream.queue])
     customer = Customer.objects.create(name="Carol", subject="carol", authentication=widget.authentication)
-    services.customer_message(customer, widget, client_id="c1", text="<b>Hello</b>")
+    messages.customer_message(customer, widget, client_id="c1", text="<b>Hello</b>")
     objects = [widget, widget.workstream, widget.authentication, widget.workstream.queue, agent, agent.user, customer]
     objects += [widget.workstream.queue.operating_hours, Conversation.objects.get()]
     for obj in objects:
@@ -230,7 +230,7 @@ def test_agent_is_managed_with_the_user_including_queues(client, ada):
 def test_conversations_are_read_only_with_transcript_as_text(client, ada):
     widget = factories.make_setup()
     customer = Customer.objects.create(name="Carol")
-    services.customer_message(customer, widget, client_id="c1", text="<b>Hello</b>")
+    messages.customer_message(customer, widget, client_id="c1", text="<b>Hello</b>")
     conversation = Conversation.objects.get()
     page = client.get(admin_url(Conversation, "change", conversation.pk)).text
     assert "&lt;b&gt;Hello&lt;/b&gt;" in page and "<b>Hello</b>" not in page
@@ -240,14 +240,14 @@ def test_conversations_are_read_only_with_transcript_as_text(client, ada):
 
 def test_conversation_changelist_filters_and_search(client, ada):
     widget = factories.make_setup()
-    services.customer_message(Customer.objects.create(name="Carol Client"), widget, client_id="c1", text="Hi")
-    services.customer_message(Customer.objects.create(name="Dave Other"), widget, client_id="c2", text="Hi")
+    messages.customer_message(Customer.objects.create(name="Carol Client"), widget, client_id="c1", text="Hi")
+    messages.customer_message(Customer.objects.create(name="Dave Other"), widget, client_id="c2", text="Hi")
     response = client.get(admin_url(Conversation, "changelist"), {"q": "Carol"})
     assert [str(c.customer) for c in response.context["cl"].result_list] == ["Carol Client"]
     response = client.get(admin_url(Conversation, "changelist"), {"state__exact": "closed"})
     assert list(response.context["cl"].result_list) == []
     other = factories.make_setup()
-    services.customer_message(Customer.objects.create(name="Erin Else"), other, client_id="c3", text="Hi")
+    messages.customer_message(Customer.objects.create(name="Erin Else"), other, client_id="c3", text="Hi")
     response = client.get(admin_url(Conversation, "changelist"), {"workstream__id__exact": str(other.workstream.pk)})
     assert [str(c.customer) for c in response.context["cl"].result_list] == ["Erin Else"]
     assert admin.site._registry[Conversation].list_filter == ["state", "mode", "workstream", "agent"]
@@ -259,7 +259,7 @@ def test_reassign_action_moves_the_conversation_through_the_service(client, ada)
     queue = widget.workstream.queue
     alice = factories.make_agent("alice", presence=Presence.AVAILABLE, queues=[queue])
     bob = factories.make_agent("bob", presence=Presence.OFFLINE, queues=[queue])
-    _m, conversation, _ = services.customer_message(
+    _m, conversation, _ = messages.customer_message(
         Customer.objects.create(name="Carol"), widget, client_id=uuid.uuid4().hex, text="Hello"
     )
     conversation.refresh_from_db()

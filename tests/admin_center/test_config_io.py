@@ -113,6 +113,15 @@ def test_export_matches_the_document_without_passwords():
     del doc["agents"][0]["password"]
     widget = exported["chat_widgets"][0]
     assert widget.pop("color") == "#2563eb"
+    setting = exported["authentication_settings"][0]
+    version_2 = {key: setting.pop(key) for key in ("keys", "jwks_url", "audience", "max_token_age_seconds")}
+    assert version_2 == {"keys": [], "jwks_url": None, "audience": None, "max_token_age_seconds": 86400}
+    assert exported["agents"][0].pop("supervisor") is False
+    offers_and_timers = {key: exported["workstreams"][0].pop(key)
+                         for key in ("auto_accept", "offer_timeout_seconds", "auto_close_seconds")}  # fmt: skip
+    assert offers_and_timers == {"auto_accept": True, "offer_timeout_seconds": 120,
+                                 "auto_close_seconds": {"open": None, "active": None, "waiting": 30 * 86400,
+                                                        "wrap_up": None}}  # fmt: skip
     assert exported == doc
 
 

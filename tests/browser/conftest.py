@@ -198,10 +198,14 @@ class CustomerSite:
                         "exp_in": int(query.get("exp_in", "900")),
                         "bad_first": "true" if query.get("bad_first") else "false",
                     }
+                # ?token_function=NAME embeds the snippet with data-parley-token-function (docs/widget.md).
+                name = query.get("token_function", "")
+                token_function = f" data-parley-token-function='{name}'" if name.replace(".", "").isalnum() else ""
                 body = (
                     "<!DOCTYPE html><html><head><meta charset='utf-8'><title>Customer site</title></head>"
                     f"<body style='font-family:system-ui;background:#f8fafc'><h1>A customer's website</h1>{script}"
-                    f"<script src='{site.parley_url}/static/widget/loader.js' data-parley-widget='{public_id}' async>"
+                    f"<script src='{site.parley_url}/static/widget/loader.js' data-parley-widget='{public_id}'"
+                    f"{token_function} async>"
                     "</script></body></html>"
                 ).encode()
                 self.answer(body, "text/html; charset=utf-8")

@@ -242,10 +242,10 @@ def test_older_history_loads_when_scrolling_up(parley, new_page, agent_socket):
     conversation = alice.assigned_to("Long History")
     parley.shell(
         "from routing.models import AgentProfile\n"
-        "from conversations import services\n"
+        "from conversations.actions import messages\n"
         "agent = AgentProfile.objects.get(user__username='alice')\n"
         "for n in range(2, 81):\n"
-        f"    services.agent_message(agent, {conversation!r}, client_id=f'bulk-{{n}}', text=f'Reply {{n}}')\n"
+        f"    messages.agent_message(agent, {conversation!r}, client_id=f'bulk-{{n}}', text=f'Reply {{n}}')\n"
     )
     page.reload()
     chat = widget_frame(page)

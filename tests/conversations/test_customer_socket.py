@@ -169,6 +169,12 @@ async def test_visitor_token_resumes_live_conversation_and_forged_one_does_not(l
         "customer_can_end": True,
         "online": True,
         "language": "en",
+        # version 2: the customer's journey
+        "pre_chat": None,
+        "post_chat_survey": False,
+        "email_notifications": False,
+        "next_opening": None,
+        "agents_available": False,
     }
     assert welcome["conversation"] is None
     visitor = welcome["visitor"]

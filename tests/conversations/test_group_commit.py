@@ -13,8 +13,8 @@ from django.db import OperationalError, connection, connections, transaction
 
 from conversations import events, group_commit
 from conversations.consumers.base import in_database_thread
+from conversations.errors import ServiceError
 from conversations.models import Customer
-from conversations.services import ServiceError
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
 

@@ -6,7 +6,7 @@ import pytest
 from channels.db import database_sync_to_async
 
 from admin_center.models import OperatingHours
-from conversations import services
+from conversations.actions import sweep
 from conversations.models import Conversation, Message
 from routing.models import Presence
 from tests import factories
@@ -37,7 +37,7 @@ async def test_persistent_message_outside_hours_is_kept_and_routed_when_hours_be
     assert await db(Conversation.objects.filter(state="open").count)() == 1
 
     await db(OperatingHours.objects.filter(pk=hours.pk).update)(weekly=factories.ALWAYS)
-    await db(services.sweep)()  # what the server's own timer does every few seconds
+    await db(sweep.sweep)()  # what the server's own timer does every few seconds
     assigned = await agent.expect("assigned")
     assert assigned["conversation"]["state"] == "active"
     assert await db(Message.objects.count)() == 1

@@ -23,9 +23,9 @@ def main(spec: dict) -> dict:
     django.setup()
     from django.db import connection
 
-    from conversations import services
+    from conversations.actions import assignment, lifecycle
+    from conversations.errors import ServiceError
     from conversations.models import Conversation, State
-    from routing import router
     from routing.models import AgentProfile
 
     rng = random.Random(spec["seed"])
@@ -41,12 +41,12 @@ def main(spec: dict) -> dict:
             if pick_ids and step % 3 == 2:
                 conversation_id = pick_ids.pop(0)
                 try:
-                    services.pick(picker, conversation_id)
+                    assignment.pick(picker, conversation_id)
                     done["picked"].append(conversation_id)
-                except services.ServiceError:
+                except ServiceError:
                     done["pick_refused"] += 1
             elif rng.random() < 0.5:
-                done["routed"] += router.dispatch([spec["push_queue"]])
+                done["routed"] += assignment.dispatch([spec["push_queue"]])
             else:
                 agent = rng.choice(push_agents)
                 mine = list(
@@ -54,9 +54,9 @@ def main(spec: dict) -> dict:
                 )
                 if mine:
                     try:
-                        services.end(agent, rng.choice(mine))
+                        lifecycle.end(agent, rng.choice(mine))
                         done["ended"] += 1
-                    except services.ServiceError:
+                    except ServiceError:
                         done["end_refused"] += 1
         except Exception as error:  # reported to the test, which fails on any
             done["errors"].append(f"{type(error).__name__}: {error}")

@@ -24,9 +24,8 @@ from urllib.parse import quote
 import pytest
 from django.db import connection
 
-from conversations import services
+from conversations.actions import assignment, messages
 from conversations.models import Conversation, ConversationEvent, Customer, State
-from routing import router
 from routing.models import AgentProfile, Presence
 from tests import factories
 
@@ -49,7 +48,7 @@ def _queue(widget, n: int) -> list[str]:
     ids = []
     for i in range(n):
         customer = Customer.objects.create(name=f"Customer {widget.pk}-{i}")
-        _message, conversation, _ = services.customer_message(customer, widget, client_id="c", text="hello")
+        _message, conversation, _ = messages.customer_message(customer, widget, client_id="c", text="hello")
         ids.append(str(conversation.pk))
     return ids
 
@@ -128,7 +127,7 @@ def test_several_processes_never_over_capacity_never_assign_twice_and_one_pick_w
         assert agent.used_capacity == sum(c.capacity_units for c in held) <= agent.capacity
 
     # Work left queued only because nobody has room.
-    router.dispatch(None)
+    assignment.dispatch(None)
     if Conversation.objects.filter(queue=push.workstream.queue, state=State.OPEN).exists():
         assert all(a.free_capacity < 25 for a in AgentProfile.objects.filter(pk__in=[a.pk for a in push_agents]))
 

@@ -9,7 +9,8 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from conversations import events, services
+from conversations import events
+from conversations.actions import lifecycle, messages, queueing, sessions, sweep
 from conversations.models import Conversation, Customer
 from routing import estimates
 from routing.models import Presence, Queue
@@ -38,7 +39,7 @@ def notices(sent, customer: Customer, code: str) -> list[dict]:
 
 
 def write(widget, customer: Customer) -> Conversation:
-    _message, conversation, _ = services.customer_message(customer, widget, client_id=uuid.uuid4().hex, text="Hi")
+    _message, conversation, _ = messages.customer_message(customer, widget, client_id=uuid.uuid4().hex, text="Hi")
     return Conversation.objects.get(pk=conversation.pk)
 
 
@@ -73,7 +74,7 @@ def test_assignment_records_how_long_a_live_conversation_waited():
     (carol,) = customers(1)
     conversation = write(widget, carol)
     Conversation.objects.filter(pk=conversation.pk).update(queued_at=timezone.now() - timedelta(seconds=120))
-    services.set_presence(alice, Presence.AVAILABLE)
+    sessions.set_presence(alice, Presence.AVAILABLE)
     queue = Queue.objects.get(pk=widget.workstream.queue_id)
     assert queue.wait_samples == 1 and 119 < queue.average_wait_seconds < 125
 
@@ -82,7 +83,7 @@ def test_persistent_waits_do_not_count():
     widget = factories.make_setup(persistent=True)
     alice = factories.make_agent("alice", queues=[widget.workstream.queue])
     write(widget, customers(1)[0])
-    services.set_presence(alice, Presence.AVAILABLE)
+    sessions.set_presence(alice, Presence.AVAILABLE)
     queue = Queue.objects.get(pk=widget.workstream.queue_id)
     assert queue.wait_samples == 0 and queue.average_wait_seconds is None
 
@@ -107,7 +108,7 @@ def test_customers_behind_hear_their_new_position_as_the_head_is_assigned(sent):
     for customer in (first, second, third):
         write(widget, customer)
     sent.clear()
-    services.set_presence(alice, Presence.AVAILABLE)
+    sessions.set_presence(alice, Presence.AVAILABLE)
     assert notices(sent, first, "queue_position") == []
     assert notices(sent, first, "agent_joined") == [{"agent": "Alice"}]
     assert notices(sent, second, "queue_position") == [{"position": 1}]
@@ -120,7 +121,7 @@ def test_customer_leaving_the_queue_moves_only_those_behind(sent):
     for customer in (first, second, third):
         write(widget, customer)
     sent.clear()
-    services.customer_end(second, widget)
+    lifecycle.customer_end(second, widget)
     assert notices(sent, first, "queue_position") == []
     assert notices(sent, third, "queue_position") == [{"position": 2}]
 
@@ -131,12 +132,12 @@ def test_changes_within_a_round_are_gathered_and_sent_by_the_timer_sweep(sent, m
     for customer in (first, second, third, fourth):
         write(widget, customer)
     sent.clear()
-    services.customer_end(first, widget)  # a round at once
-    services.customer_end(second, widget)  # within the round interval: held back
+    lifecycle.customer_end(first, widget)  # a round at once
+    lifecycle.customer_end(second, widget)  # within the round interval: held back
     assert notices(sent, fourth, "queue_position") == [{"position": 3}]
-    assert services.sweep()["positions"] == 0  # not due yet
+    assert sweep.sweep()["positions"] == 0  # not due yet
     monkeypatch.setattr(estimates, "POSITION_ROUND_SECONDS", 0)
-    assert services.sweep()["positions"] == 1
+    assert sweep.sweep()["positions"] == 1
     assert notices(sent, third, "queue_position") == [{"position": 2}, {"position": 1}]
     assert notices(sent, fourth, "queue_position") == [{"position": 3}, {"position": 2}]
 
@@ -148,7 +149,7 @@ def test_persistent_chat_never_gets_wait_notices(sent):
     first, second = customers(2)
     write(widget, first)
     write(widget, second)
-    services.set_presence(alice, Presence.AVAILABLE)
+    sessions.set_presence(alice, Presence.AVAILABLE)
     for customer in (first, second):
         assert notices(sent, customer, "queue_position") == []
         assert notices(sent, customer, "average_wait_time") == []
@@ -162,7 +163,7 @@ def test_position_counts_every_open_conversation_ahead_in_the_queue(sent):
     first, second = customers(2)
     write(persistent, first)
     conversation = write(live, second)
-    assert estimates.queue_position(conversation) == 2
+    assert queueing.queue_position(conversation) == 2
     assert notices(sent, second, "queue_position") == [{"position": 2}]
 
 
@@ -174,12 +175,12 @@ def test_front_of_the_line_hears_at_once_and_the_back_in_full_rounds(sent, monke
     monkeypatch.setattr(estimates, "FRONT", 2)
     monkeypatch.setattr(estimates, "POSITION_ROUND_SECONDS", 0)
     sent.clear()
-    services.customer_end(people[0], widget)  # first change: a full round
+    lifecycle.customer_end(people[0], widget)  # first change: a full round
     assert [notices(sent, c, "queue_position") for c in people[1:]] == [[{"position": n}] for n in (1, 2, 3, 4)]
     sent.clear()
-    services.customer_end(people[1], widget)  # within the full-round interval: the front only
+    lifecycle.customer_end(people[1], widget)  # within the full-round interval: the front only
     assert [notices(sent, c, "queue_position") for c in people[2:]] == [[{"position": 1}], [{"position": 2}], []]
-    assert services.sweep()["positions"] == 0
+    assert sweep.sweep()["positions"] == 0
     monkeypatch.setattr(estimates, "FULL_ROUND_SECONDS", 0)
-    assert services.sweep()["positions"] == 1
+    assert sweep.sweep()["positions"] == 1
     assert notices(sent, people[4], "queue_position") == [{"position": 3}]

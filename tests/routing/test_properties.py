@@ -3,7 +3,7 @@
 customer end, picks and timer sweeps.
 
 Every assignment is observed as it happens (a spy around
-``services.activate``, called with both rows locked) and checked against the
+``assignment.activate``, called with both rows locked) and checked against the
 rules; after every event the bookkeeping is checked against the database.
 """
 
@@ -17,7 +17,8 @@ from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conversations import services
+from conversations.actions import assignment, lifecycle, messages, sessions, sweep
+from conversations.errors import ServiceError
 from conversations.models import Conversation, Customer, State
 from routing.models import AgentProfile, Presence, Queue
 from tests import factories
@@ -74,19 +75,19 @@ class World:
         try:
             if kind == "write":
                 customer, widget = self.customers[event[1]], self.widgets[event[2]]
-                services.customer_message(customer, widget, client_id=uuid.uuid4().hex, text="hello")
+                messages.customer_message(customer, widget, client_id=uuid.uuid4().hex, text="hello")
             elif kind == "customer_end":
-                services.customer_end(self.customers[event[1]], self.widgets[event[2]])
+                lifecycle.customer_end(self.customers[event[1]], self.widgets[event[2]])
             elif kind == "presence":
-                services.set_presence(self.agents[event[1]], event[2])
+                sessions.set_presence(self.agents[event[1]], event[2])
             elif kind == "expire_wrap_up":
                 Conversation.objects.filter(state=State.WRAP_UP).update(
                     wrap_up_started_at=timezone.now() - timedelta(days=1)
                 )
-                services.sweep()
+                sweep.sweep()
             else:
                 self._agent_action(kind, self.agents[event[1]])
-        except services.ServiceError:
+        except ServiceError:
             pass  # a refused action changes nothing; the invariants below still hold
 
     def _agent_action(self, kind: str, agent: AgentProfile) -> None:
@@ -95,7 +96,7 @@ class World:
                 queue__members=agent, state=State.OPEN, workstream__distribution="pick"
             ).order_by("queued_at")
             if (conversation := queued.first()) is not None:
-                services.pick(agent, conversation.id)
+                assignment.pick(agent, conversation.id)
             return
         states = {
             "set_aside": (State.ACTIVE,),
@@ -106,8 +107,8 @@ class World:
         mine = self.conversations_of(agent, *states)
         if not mine:
             return
-        action = {"set_aside": services.set_waiting, "resume": services.resume, "end": services.end}.get(
-            kind, services.close
+        action = {"set_aside": lifecycle.set_waiting, "resume": lifecycle.resume, "end": lifecycle.end}.get(
+            kind, lifecycle.close
         )
         action(agent, mine[0].id)
 
@@ -168,13 +169,13 @@ def _check_state(world: World) -> None:
 @given(st.lists(events, min_size=5, max_size=30))
 def test_routing_invariants_hold_over_any_sequence_of_events(monkeypatch, sequence):
     world = World()
-    real_activate = services.activate
+    real_activate = assignment.activate
 
     def spy(conversation, agent, **kwargs):
         _check_assignment(world, conversation, agent)
         return real_activate(conversation, agent, **kwargs)
 
-    monkeypatch.setattr(services, "activate", spy)
+    monkeypatch.setattr(assignment, "activate", spy)
     for event in sequence:
         world.apply(event)
         _check_state(world)

@@ -9,9 +9,10 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.utils import timezone
 
-from conversations import services
+from conversations.actions import assignment, lifecycle, messages, payloads, sessions, sweep
+from conversations.errors import ServiceError
 from conversations.models import Conversation, ConversationEvent, Customer, State
-from routing import router
+from routing import policy
 from routing.models import AgentProfile, Presence
 from tests import factories
 
@@ -23,7 +24,7 @@ CLOSED_ALL_WEEK: dict = {}
 
 def write(widget, name: str = "Carol", customer: Customer | None = None) -> Conversation:
     customer = customer or Customer.objects.create(name=name)
-    _message, conversation, _ = services.customer_message(customer, widget, client_id=uuid.uuid4().hex, text="Hello")
+    _message, conversation, _ = messages.customer_message(customer, widget, client_id=uuid.uuid4().hex, text="Hello")
     return Conversation.objects.get(pk=conversation.pk)
 
 
@@ -120,7 +121,7 @@ def test_agent_becoming_available_takes_queued_conversations_oldest_first():
     alice = factories.make_agent("alice", capacity=100, queues=[widget.workstream.queue])
     conversations = [write(widget, f"C{i}") for i in range(3)]
     assert all(c.state == State.OPEN for c in conversations)
-    services.set_presence(alice, Presence.AVAILABLE)
+    sessions.set_presence(alice, Presence.AVAILABLE)
     assert [fresh(c).agent_id for c in conversations] == [alice.id, alice.id, None]
 
 
@@ -129,7 +130,7 @@ def test_freed_capacity_goes_to_the_oldest_queued_conversation():
     alice = factories.make_agent("alice", capacity=100, presence=Presence.AVAILABLE, queues=[widget.workstream.queue])
     first = write(widget, "First")
     second, third = write(widget, "Second"), write(widget, "Third")
-    services.end(alice, first.id)
+    lifecycle.end(alice, first.id)
     assert fresh(second).agent_id == alice.id and fresh(third).state == State.OPEN
 
 
@@ -145,7 +146,7 @@ def test_oldest_conversation_that_fits_is_served_first():
     big, small = _shared_queue_setups()
     alice = factories.make_agent("alice", capacity=100, queues=[big.workstream.queue])
     older_small, big_one, younger_small = write(small, "A"), write(big, "B"), write(small, "C")
-    services.set_presence(alice, Presence.AVAILABLE)
+    sessions.set_presence(alice, Presence.AVAILABLE)
     # 100 free: A (20) first, then B (80) takes the rest; C waits.
     assert fresh(older_small).agent_id == fresh(big_one).agent_id == alice.id
     assert fresh(younger_small).state == State.OPEN
@@ -158,7 +159,7 @@ def test_capacity_too_small_for_the_oldest_goes_to_a_younger_smaller_conversatio
     waiting_big, waiting_small = write(big, "Big"), write(small, "Small")
     assert fresh(waiting_big).state == State.OPEN
     assert fresh(waiting_small).agent_id == alice.id and used(alice) == 100
-    services.end(alice, held.id)
+    lifecycle.end(alice, held.id)
     assert fresh(waiting_big).agent_id == alice.id
 
 
@@ -167,10 +168,10 @@ def test_wrap_up_holds_capacity_until_it_closes():
     alice = factories.make_agent("alice", capacity=100, presence=Presence.AVAILABLE, queues=[widget.workstream.queue])
     first = write(widget, "First")
     second = write(widget, "Second")
-    services.end(alice, first.id)
+    lifecycle.end(alice, first.id)
     assert fresh(first).state == State.WRAP_UP and used(alice) == 100
     assert fresh(second).state == State.OPEN
-    services.close(alice, first.id)
+    lifecycle.close(alice, first.id)
     assert fresh(second).agent_id == alice.id
 
 
@@ -179,9 +180,9 @@ def test_wrap_up_expiry_by_the_timer_routes_the_next_conversation():
     alice = factories.make_agent("alice", capacity=100, presence=Presence.AVAILABLE, queues=[widget.workstream.queue])
     first = write(widget, "First")
     second = write(widget, "Second")
-    services.end(alice, first.id)
+    lifecycle.end(alice, first.id)
     Conversation.objects.filter(pk=first.pk).update(wrap_up_started_at=timezone.now() - timedelta(seconds=31))
-    services.sweep()
+    sweep.sweep()
     assert fresh(first).state == State.CLOSED and fresh(second).agent_id == alice.id
 
 
@@ -190,7 +191,7 @@ def test_set_aside_frees_capacity_and_routes_the_next_persistent_conversation():
     alice = factories.make_agent("alice", capacity=100, presence=Presence.AVAILABLE, queues=[widget.workstream.queue])
     first = write(widget, "First")
     second = write(widget, "Second")
-    services.set_waiting(alice, first.id)
+    lifecycle.set_waiting(alice, first.id)
     assert fresh(first).state == State.WAITING and fresh(second).agent_id == alice.id and used(alice) == 100
 
 
@@ -200,13 +201,13 @@ def test_returning_customer_stays_with_the_same_agent_even_when_offline():
     alice = factories.make_agent("alice", presence=Presence.AVAILABLE, queues=[queue])
     carol = Customer.objects.create(name="Carol")
     conversation = write(widget, customer=carol)
-    services.set_waiting(alice, conversation.id)
-    services.set_presence(alice, Presence.OFFLINE)
+    lifecycle.set_waiting(alice, conversation.id)
+    sessions.set_presence(alice, Presence.OFFLINE)
     factories.make_agent("bob", capacity=500, presence=Presence.AVAILABLE, queues=[queue])
     again = write(widget, customer=carol)
     assert again.pk == conversation.pk
     assert again.agent_id == alice.id and again.state == State.WAITING and again.customer_returned
-    services.sweep()
+    sweep.sweep()
     assert fresh(again).agent_id == alice.id
     assert ConversationEvent.objects.filter(conversation=conversation, to_state=State.ACTIVE).count() == 1
 
@@ -216,14 +217,14 @@ def test_resume_is_allowed_past_capacity_but_routing_then_gives_nothing_more():
     alice = factories.make_agent("alice", capacity=100, presence=Presence.AVAILABLE, queues=[widget.workstream.queue])
     first = write(widget, "First")
     second = write(widget, "Second")
-    services.set_waiting(alice, first.id)
+    lifecycle.set_waiting(alice, first.id)
     assert fresh(second).agent_id == alice.id
-    services.resume(alice, first.id)
+    lifecycle.resume(alice, first.id)
     assert used(alice) == 200
     third = write(widget, "Third")
-    services.end(alice, second.id)
+    lifecycle.end(alice, second.id)
     assert fresh(third).state == State.OPEN  # 100 used of 100: still no room
-    services.end(alice, first.id)
+    lifecycle.end(alice, first.id)
     assert fresh(third).agent_id == alice.id
 
 
@@ -234,7 +235,7 @@ def test_reassign_moves_capacity_and_routing_refills_the_old_agent():
     bob = factories.make_agent("bob", capacity=100, queues=[queue])
     first = write(widget, "First")
     second = write(widget, "Second")
-    services.reassign(first, bob, actor_name="Ada")
+    assignment.reassign(first, bob, actor_name="Ada")
     assert fresh(first).agent_id == bob.id and used(bob) == 100
     assert fresh(second).agent_id == alice.id and used(alice) == 100
 
@@ -250,24 +251,24 @@ def test_queue_is_open_follows_operating_hours():
     hours = factories.make_hours(WEEKDAYS_9_TO_17)
     widget = factories.make_setup(hours=hours)
     queue = widget.workstream.queue
-    assert router.queue_is_open(queue, _monday(10))
-    assert not router.queue_is_open(queue, _monday(8))
-    assert router.queue_is_open(factories.make_setup().workstream.queue, _monday(3))
+    assert policy.queue_is_open(queue, _monday(10))
+    assert not policy.queue_is_open(queue, _monday(8))
+    assert policy.queue_is_open(factories.make_setup().workstream.queue, _monday(3))
 
 
 def test_operating_hours_are_read_in_their_time_zone_with_closed_dates():
     hours = factories.make_hours(WEEKDAYS_9_TO_17, timezone="Europe/Moscow", closed_dates=["2026-11-24"])
     queue = factories.make_setup(hours=hours).workstream.queue
-    assert router.queue_is_open(queue, _monday(7))  # 10:00 in Moscow
-    assert not router.queue_is_open(queue, _monday(14) + timedelta(minutes=30))  # 17:30 in Moscow
-    assert not router.queue_is_open(queue, _monday(7) + timedelta(days=1))  # a closed date
-    assert router.queue_is_open(queue, _monday(7) + timedelta(days=2))
+    assert policy.queue_is_open(queue, _monday(7))  # 10:00 in Moscow
+    assert not policy.queue_is_open(queue, _monday(14) + timedelta(minutes=30))  # 17:30 in Moscow
+    assert not policy.queue_is_open(queue, _monday(7) + timedelta(days=1))  # a closed date
+    assert policy.queue_is_open(queue, _monday(7) + timedelta(days=2))
 
 
 def test_live_chat_cannot_start_outside_operating_hours():
     widget = factories.make_setup(hours=factories.make_hours(CLOSED_ALL_WEEK))
     factories.make_agent("alice", presence=Presence.AVAILABLE, queues=[widget.workstream.queue])
-    with pytest.raises(services.ServiceError) as refused:
+    with pytest.raises(ServiceError) as refused:
         write(widget)
     assert refused.value.code == "unavailable"
     assert not Conversation.objects.exists()
@@ -280,11 +281,11 @@ def test_queued_live_chat_is_not_routed_once_the_hours_end():
     conversation = write(widget)
     hours.weekly = CLOSED_ALL_WEEK
     hours.save()
-    services.set_presence(alice, Presence.AVAILABLE)
+    sessions.set_presence(alice, Presence.AVAILABLE)
     assert fresh(conversation).state == State.OPEN
     hours.weekly = factories.ALWAYS
     hours.save()
-    assert router.dispatch([widget.workstream.queue_id]) == 1
+    assert assignment.dispatch([widget.workstream.queue_id]) == 1
     assert fresh(conversation).agent_id == alice.id
 
 
@@ -294,10 +295,10 @@ def test_persistent_conversation_outside_hours_waits_and_the_sweep_routes_it_whe
     alice = factories.make_agent("alice", presence=Presence.AVAILABLE, queues=[widget.workstream.queue])
     conversation = write(widget)
     assert conversation.state == State.OPEN
-    assert services.sweep()["routed"] == 0
+    assert sweep.sweep()["routed"] == 0
     hours.weekly = factories.ALWAYS
     hours.save()
-    assert services.sweep()["routed"] == 1
+    assert sweep.sweep()["routed"] == 1
     assert fresh(conversation).agent_id == alice.id
 
 
@@ -307,9 +308,9 @@ def test_sweep_routes_only_once_the_hours_begin():
     alice = factories.make_agent("alice", queues=[widget.workstream.queue])
     conversation = write(widget)  # nobody available: queued whatever the hour
     AgentProfile.objects.filter(pk=alice.pk).update(presence=Presence.AVAILABLE)
-    assert services.sweep(now=_monday(8))["routed"] == 0
+    assert sweep.sweep(now=_monday(8))["routed"] == 0
     assert fresh(conversation).state == State.OPEN
-    assert services.sweep(now=_monday(9) + timedelta(minutes=1))["routed"] == 1
+    assert sweep.sweep(now=_monday(9) + timedelta(minutes=1))["routed"] == 1
     assert fresh(conversation).agent_id == alice.id
 
 
@@ -322,10 +323,10 @@ def test_pick_conversations_stay_in_the_queue_until_a_member_picks_one():
     alice = factories.make_agent("alice", presence=Presence.AVAILABLE, queues=[queue])
     first, second = write(widget, "First"), write(widget, "Second")
     assert first.state == second.state == State.OPEN
-    assert [c.pk for c in router.pick_queue_for(alice)] == [first.pk, second.pk]
-    services.pick(alice, second.id)
+    assert [c.pk for c in payloads.pick_queue_for(alice)] == [first.pk, second.pk]
+    assignment.pick(alice, second.id)
     assert fresh(second).agent_id == alice.id and used(alice) == 30
-    assert [c.pk for c in router.pick_queue_for(alice)] == [first.pk]
+    assert [c.pk for c in payloads.pick_queue_for(alice)] == [first.pk]
 
 
 def test_a_second_pick_of_the_same_conversation_loses():
@@ -334,9 +335,9 @@ def test_a_second_pick_of_the_same_conversation_loses():
     alice = factories.make_agent("alice", queues=[queue])
     bob = factories.make_agent("bob", queues=[queue])
     conversation = write(widget)
-    services.pick(alice, conversation.id)
-    with pytest.raises(services.ServiceError) as refused:
-        services.pick(bob, conversation.id)
+    assignment.pick(alice, conversation.id)
+    with pytest.raises(ServiceError) as refused:
+        assignment.pick(bob, conversation.id)
     assert refused.value.code == "already_assigned"
     assert fresh(conversation).agent_id == alice.id and used(bob) == 0
 
@@ -354,16 +355,16 @@ def test_pick_is_refused(setup, code):
     member = setup.get("capacity_units") == 150 or setup["distribution"] == "push"
     alice = factories.make_agent("alice", queues=[widget.workstream.queue] if member else [])
     conversation = write(widget)
-    with pytest.raises(services.ServiceError) as refused:
-        services.pick(alice, conversation.id)
+    with pytest.raises(ServiceError) as refused:
+        assignment.pick(alice, conversation.id)
     assert refused.value.code == code
     assert fresh(conversation).state == State.OPEN
 
 
 def test_pick_of_an_unknown_conversation_is_not_found():
     alice = factories.make_agent("alice")
-    with pytest.raises(services.ServiceError) as refused:
-        services.pick(alice, uuid.uuid4())
+    with pytest.raises(ServiceError) as refused:
+        assignment.pick(alice, uuid.uuid4())
     assert refused.value.code == "not_found"
 
 
@@ -393,23 +394,23 @@ def test_an_assignment_postgresql_aborts_to_break_a_deadlock_runs_again(monkeypa
             raise failing(Deadlock())
         return True
 
-    monkeypatch.setattr(router, "_assign_oldest_once", once)
-    assert router._assign_oldest(queue) is True
+    monkeypatch.setattr(assignment, "_assign_oldest_once", once)
+    assert assignment.assign_oldest(queue) is True
     assert calls == [queue, queue]
 
     def always(queue):
         raise failing(Deadlock())
 
-    monkeypatch.setattr(router, "_assign_oldest_once", always)
+    monkeypatch.setattr(assignment, "_assign_oldest_once", always)
     with pytest.raises(OperationalError):
-        router._assign_oldest(queue)
+        assignment.assign_oldest(queue)
 
     def other(queue):
         calls.append("other")
         raise failing(Other())
 
     calls.clear()
-    monkeypatch.setattr(router, "_assign_oldest_once", other)
+    monkeypatch.setattr(assignment, "_assign_oldest_once", other)
     with pytest.raises(OperationalError):
-        router._assign_oldest(queue)
+        assignment.assign_oldest(queue)
     assert calls == ["other"]

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from channels.db import database_sync_to_async
 
-from conversations import services
+from conversations.actions import assignment, lifecycle, messages
 from conversations.models import Conversation, Customer
 from tests import factories
 from tests.support import sockets
@@ -56,22 +56,22 @@ def make_conversation(world, row) -> str:
         return str(uuid.uuid4())
     widget = widgets[mode]
     customer = Customer.objects.create(name=f"Carol {next(_n)}")
-    _m, conversation, _ = services.customer_message(customer, widget, client_id="c1", text="hi")
+    _m, conversation, _ = messages.customer_message(customer, widget, client_id="c1", text="hi")
     if whose == "unassigned":
         if state == "closed":
             if mode == "live":
-                services.customer_end(customer, widget)
+                lifecycle.customer_end(customer, widget)
             else:
-                services.close_by_system(conversation.id, "inactivity")
+                lifecycle.close_by_system(conversation.id, "inactivity")
     else:
         owner = alice if whose == "mine" else bob
-        services.pick(owner, conversation.id)
+        assignment.pick(owner, conversation.id)
         if state == "waiting":
-            services.set_waiting(owner, conversation.id)
+            lifecycle.set_waiting(owner, conversation.id)
         if state in ("wrap_up", "closed"):
-            services.end(owner, conversation.id)
+            lifecycle.end(owner, conversation.id)
         if state == "closed":
-            services.close(owner, conversation.id)
+            lifecycle.close(owner, conversation.id)
     conversation = Conversation.objects.get(pk=conversation.pk)
     assert (conversation.state, conversation.mode) == (state, mode), row
     return str(conversation.id)

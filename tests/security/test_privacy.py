@@ -11,7 +11,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
-from conversations import privacy, services
+from conversations.actions import lifecycle, messages, privacy, sessions, sweep
 from conversations.models import Connection, Conversation, ConversationEvent, Customer, Message
 from routing.models import AgentProfile, Presence
 from tests import factories
@@ -26,13 +26,13 @@ def carol_with_history():
     carol = Customer.objects.create(
         authentication=widget.authentication, subject="carol-1", name="Carol", email="carol@example.com"
     )
-    _m, first, _ = services.customer_message(carol, widget, client_id="c1", text="my order <b>42</b>")
-    services.agent_message(alice, first.id, client_id="a1", text="On its way")
-    services.end(alice, first.id)
-    _m, second, _ = services.customer_message(carol, widget, client_id="c2", text="another question")
-    services.customer_connected(carol, widget, channel_name="carol-socket", ip_address="10.0.0.1")
+    _m, first, _ = messages.customer_message(carol, widget, client_id="c1", text="my order <b>42</b>")
+    messages.agent_message(alice, first.id, client_id="a1", text="On its way")
+    lifecycle.end(alice, first.id)
+    _m, second, _ = messages.customer_message(carol, widget, client_id="c2", text="another question")
+    sessions.customer_connected(carol, widget, channel_name="carol-socket", ip_address="10.0.0.1")
     other = Customer.objects.create(authentication=widget.authentication, subject="dave-1", name="Dave")
-    services.customer_message(other, widget, client_id="d1", text="not carol")
+    messages.customer_message(other, widget, client_id="d1", text="not carol")
     return widget, alice, carol, first, second, other
 
 
@@ -100,15 +100,15 @@ def test_retention_deletes_closed_conversations_past_the_period(settings):
     _widget, _alice, carol, first, second, _other = carol_with_history()
     settings.PARLEY_RETENTION_DAYS = 0
     Conversation.objects.filter(pk=first.pk).update(closed_at=timezone.now() - timedelta(days=4000))
-    assert services.sweep()["expired"] == 0  # 0 keeps everything forever
+    assert sweep.sweep()["expired"] == 0  # 0 keeps everything forever
     assert Conversation.objects.filter(pk=first.pk).exists()
     settings.PARLEY_RETENTION_DAYS = 30
     Conversation.objects.filter(pk=first.pk).update(closed_at=timezone.now() - timedelta(days=29))
-    assert services.sweep()["expired"] == 0
+    assert sweep.sweep()["expired"] == 0
     Conversation.objects.filter(pk=first.pk).update(closed_at=timezone.now() - timedelta(days=31))
     # an old running conversation is never deleted, however old
     Conversation.objects.filter(pk=second.pk).update(created_at=timezone.now() - timedelta(days=400))
-    assert services.sweep()["expired"] == 1
+    assert sweep.sweep()["expired"] == 1
     assert not Conversation.objects.filter(pk=first.pk).exists()
     assert not Message.objects.filter(conversation_id=first.pk).exists()
     assert Conversation.objects.get(pk=second.pk).state == "active"

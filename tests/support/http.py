@@ -3,40 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import http.cookiejar
 import json
-import re
-import urllib.error
-import urllib.parse
-import urllib.request
 
 import websockets
 
+from bench.signin import sign_in
 
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, *args, **kwargs):
-        return None
-
-
-def sign_in(base_url: str, username: str, password: str) -> str:
-    """Sign in through the real sign-in page; returns the Cookie header value."""
-    jar = http.cookiejar.CookieJar()
-    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar), _NoRedirect())
-    page = opener.open(f"{base_url}/accounts/login/", timeout=10).read().decode()
-    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
-    body = urllib.parse.urlencode({"username": username, "password": password, "csrfmiddlewaretoken": token})
-    request = urllib.request.Request(
-        f"{base_url}/accounts/login/", data=body.encode(), headers={"Referer": f"{base_url}/accounts/login/"}
-    )
-    try:
-        opener.open(request, timeout=10).read()
-    except urllib.error.HTTPError as exc:  # the redirect after sign-in is not followed
-        if exc.code != 302:
-            raise
-    cookies = {c.name: c.value for c in jar}
-    if "sessionid" not in cookies:
-        raise AssertionError(f"sign-in as {username} failed")
-    return "; ".join(f"{k}={v}" for k, v in cookies.items())
+__all__ = ["WsClient", "sign_in"]
 
 
 class WsClient:

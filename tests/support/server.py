@@ -9,49 +9,17 @@ database (``ParleyServer(share_with=other)``) to act as one system.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import shutil
 import signal
-import socket
-import subprocess
-import sys
 import tempfile
-import time
-import urllib.request
 import uuid
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+from bench.server import ROOT, Daphne, create_postgres_db, drop_postgres_db, free_port, manage, postgres_url
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _postgres_url(base: str, name: str) -> str:
-    head, _, _ = base.rpartition("/")
-    return f"{head}/{name}"
-
-
-def _create_postgres_db(base: str, name: str) -> None:
-    import psycopg
-
-    with psycopg.connect(_postgres_url(base, "postgres"), autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-
-
-def _drop_postgres_db(base: str, name: str) -> None:
-    import psycopg
-
-    try:
-        with psycopg.connect(_postgres_url(base, "postgres"), autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    except psycopg.Error:
-        pass
+__all__ = ["ROOT", "ParleyServer", "free_port"]
 
 
 class ParleyServer:
@@ -70,7 +38,7 @@ class ParleyServer:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.ws_url = f"ws://127.0.0.1:{self.port}"
-        self.process: subprocess.Popen | None = None
+        self.daphne: Daphne | None = None
         self.share_with = share_with
         self.owns_storage = share_with is None
         self.log_path: Path | None = None
@@ -85,7 +53,7 @@ class ParleyServer:
             self.channel_prefix = f"t{uuid.uuid4().hex[:10]}"
             if self.production:
                 self.db_name = f"parley_srv_{uuid.uuid4().hex[:12]}"
-                self.database_url = _postgres_url(base_db, self.db_name)
+                self.database_url = postgres_url(base_db, self.db_name)
             else:
                 self.database_url = f"sqlite:///{self.tmpdir / 'db.sqlite3'}"
 
@@ -114,19 +82,8 @@ class ParleyServer:
         env.update(self.extra_env)
         return env
 
-    def manage(self, *args: str, input: str | None = None, check: bool = True) -> subprocess.CompletedProcess:
-        result = subprocess.run(
-            [sys.executable, "manage.py", *args],
-            cwd=ROOT,
-            env=self.env(),
-            input=input,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
-        if check and result.returncode != 0:
-            raise RuntimeError(f"manage.py {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
-        return result
+    def manage(self, *args: str, input: str | None = None, check: bool = True):
+        return manage(self.env(), *args, input=input, timeout=120, check=check)
 
     def import_config(self, config: dict) -> None:
         self.manage("import_config", "-", input=json.dumps(config))
@@ -140,59 +97,28 @@ class ParleyServer:
     def prepare(self) -> None:
         if self.owns_storage:
             if self.production:
-                _create_postgres_db(os.environ["DATABASE_URL"], self.db_name)
+                create_postgres_db(os.environ["DATABASE_URL"], self.db_name)
             self.manage("migrate", "--noinput")
             if self.config is not None:
                 self.import_config(self.config)
 
+    @property
+    def process(self):
+        """The running daphne child (``subprocess.Popen``), or None."""
+        return self.daphne.process if self.daphne is not None else None
+
     def start(self, timeout: float = 30) -> ParleyServer:
-        if self.process is not None and self.process.poll() is None:
+        if self.daphne is not None and self.daphne.running:
             return self
-        self.log_path = self.tmpdir / f"daphne-{self.port}.log"
-        log = open(self.log_path, "ab")  # noqa: SIM115 - closed by the child's exit
-        self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "daphne",
-                "-b",
-                "127.0.0.1",
-                "-p",
-                str(self.port),
-                *self.daphne_args,
-                "config.asgi:application",
-            ],
-            cwd=ROOT,
-            env=self.env(),
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        log.close()
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"daphne exited at start:\n{self.log()}")
-            try:
-                with urllib.request.urlopen(self.url + "/healthz", timeout=1) as response:  # noqa: S310
-                    if response.status == 200:
-                        return self
-            except OSError:
-                time.sleep(0.1)
-        raise RuntimeError(f"daphne did not answer within {timeout} s:\n{self.log()}")
+        self.daphne = Daphne(self.env(), self.tmpdir, port=self.port, args=self.daphne_args)
+        self.log_path = self.daphne.log_path
+        self.daphne.start(timeout)
+        return self
 
     def stop(self, sig: int = signal.SIGTERM) -> None:
-        if self.process is None:
-            return
-        if self.process.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.process.pid, sig)
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait(timeout=10)
-        self.process = None
+        if self.daphne is not None:
+            self.daphne.stop(sig)
+        self.daphne = None
 
     def kill(self) -> None:
         self.stop(signal.SIGKILL)
@@ -210,7 +136,7 @@ class ParleyServer:
         self.stop()
         if self.owns_storage:
             if self.production:
-                _drop_postgres_db(os.environ["DATABASE_URL"], self.db_name)
+                drop_postgres_db(os.environ["DATABASE_URL"], self.db_name)
             shutil.rmtree(self.tmpdir, ignore_errors=True)
 
     def __enter__(self) -> ParleyServer:

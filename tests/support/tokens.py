@@ -29,6 +29,7 @@ def customer_token(
     iss: str | None = None,
     alg: str = "RS256",
     extra: dict | None = None,
+    kid: str | None = None,
 ) -> str:
     now = int(time.time())
     claims: dict = {"sub": sub, "iat": now, "exp": now + exp_in}
@@ -40,4 +41,4 @@ def customer_token(
         claims["iss"] = iss
     claims.update(extra or {})
     key = signing_key(private_pem) if alg.startswith(("RS", "ES", "PS")) else private_pem
-    return jwt.encode(claims, key, algorithm=alg)
+    return jwt.encode(claims, key, algorithm=alg, headers={"kid": kid} if kid is not None else None)

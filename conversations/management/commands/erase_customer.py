@@ -1,5 +1,5 @@
 """``manage.py erase_customer <id> | --subject SUB | --email ADDRESS [--yes]``:
-delete one customer and everything stored about them (conversations.privacy.erase_customer)."""
+delete one customer and everything stored about them (conversations.actions.privacy.erase_customer)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import json
 
 from django.core.management.base import BaseCommand, CommandError
 
-from conversations import privacy
+from conversations.actions import privacy
 
 from ._customer_lookup import add_lookup_arguments, find_customer
 

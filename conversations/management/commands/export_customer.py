@@ -1,5 +1,5 @@
 """``manage.py export_customer <id> | --subject SUB | --email ADDRESS [--output FILE]``:
-everything stored about one customer as JSON (conversations.privacy.export_customer)."""
+everything stored about one customer as JSON (conversations.actions.privacy.export_customer)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import json
 
 from django.core.management.base import BaseCommand
 
-from conversations import privacy
+from conversations.actions import privacy
 
 from ._customer_lookup import add_lookup_arguments, find_customer
 

@@ -1,0 +1,103 @@
+"""Benchmark-only WebSocket routes (docs/performance.md), mounted by
+``config/asgi.py`` only when ``PARLEY_BENCHMARK_ROUTES`` is true.
+
+- ``/ws/bench/echo/``: a bare Channels consumer that sends every text frame
+  back: the ceiling of the server and the client without any channel layer.
+- ``/ws/bench/relay/<room>/``: a bare group relay: every text frame goes
+  through the channel layer's ``group_send`` to every socket of the room,
+  the sender included. This is what Parley's relay costs without the
+  database and the protocol: the anchor for "relay vs bare relay".
+- ``/ws/bench/stats/``: answers any frame with this process's figures
+  (pid, resident memory, CPU time, database queries so far, Parley sockets
+  held), so
+  that ``chat_benchmark`` can count queries per relayed message and memory
+  per connection in every server process.
+
+Importing this module starts counting the database queries of the process
+(a wrapper on every new database connection); that is why it is imported
+only with the setting on.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+
+from channels.generic.websocket import AsyncWebsocketConsumer
+from django.db.backends.signals import connection_created
+from django.urls import path, re_path
+
+from conversations import timers
+
+_queries = itertools.count()  # next() is atomic under the GIL: database threads may count at once
+_counted = [0]
+
+
+def _count_query(execute, sql, params, many, context):
+    _counted[0] = next(_queries) + 1
+    return execute(sql, params, many, context)
+
+
+def _wrap_connection(sender, connection, **kwargs) -> None:
+    if _count_query not in connection.execute_wrappers:
+        connection.execute_wrappers.append(_count_query)
+
+
+connection_created.connect(_wrap_connection, dispatch_uid="parley-benchmark-query-counter")
+
+
+def rss_kb() -> int | None:
+    """Resident memory of this process from /proc (Linux), in KiB."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+    except OSError:
+        return None
+    return None
+
+
+class EchoConsumer(AsyncWebsocketConsumer):
+    async def receive(self, text_data=None, bytes_data=None) -> None:
+        await self.send(text_data=text_data, bytes_data=bytes_data)
+
+
+class GroupRelayConsumer(AsyncWebsocketConsumer):
+    async def connect(self) -> None:
+        self.group = "bench." + self.scope["url_route"]["kwargs"]["room"]
+        await self.channel_layer.group_add(self.group, self.channel_name)
+        await self.accept()
+
+    async def disconnect(self, code) -> None:
+        await self.channel_layer.group_discard(self.group, self.channel_name)
+
+    async def receive(self, text_data=None, bytes_data=None) -> None:
+        if text_data is not None:
+            await self.channel_layer.group_send(self.group, {"type": "bench.relay", "text": text_data})
+
+    async def bench_relay(self, event) -> None:
+        await self.send(text_data=event["text"])
+
+
+class StatsConsumer(AsyncWebsocketConsumer):
+    async def receive(self, text_data=None, bytes_data=None) -> None:
+        await self.send(
+            text_data=json.dumps(
+                {
+                    "pid": os.getpid(),
+                    "rss_kb": rss_kb(),
+                    "cpu_s": round(sum(os.times()[:2]), 3),
+                    "queries": _counted[0],
+                    "parley_sockets": len(timers.local_channels),
+                }
+            )
+        )
+
+
+websocket_urlpatterns = [
+    path("ws/bench/echo/", EchoConsumer.as_asgi()),
+    re_path(r"^ws/bench/relay/(?P<room>[A-Za-z0-9_-]{1,60})/$", GroupRelayConsumer.as_asgi()),
+    path("ws/bench/stats/", StatsConsumer.as_asgi()),
+]

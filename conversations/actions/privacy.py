@@ -1,0 +1,131 @@
+"""One customer's data: export it, erase it, and forget old conversations.
+
+Used by the management commands ``export_customer`` / ``erase_customer``, by
+the admin center's actions on customers, and by the timer sweep
+(``apply_retention``). Erasing goes through the actions for anything
+still running: a conversation that is not closed is closed first (freeing
+the agent's capacity and telling every socket), then the rows are deleted.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from .. import events
+from ..models import Connection, Conversation, ConversationEvent, Customer, Message, State
+from ..serializers import iso
+from .lifecycle import close_by_system
+
+logger = logging.getLogger("parley.privacy")
+
+EXPORT_FORMAT = "parley-customer-export/1"
+
+
+def export_customer(customer: Customer) -> dict:
+    """Everything Parley stores about one customer, as JSON-ready data:
+    the profile, every conversation with its messages and its transitions."""
+    conversations = (
+        Conversation.objects.filter(customer=customer)
+        .select_related("workstream", "agent", "widget")
+        .order_by("created_at", "id")
+    )
+    authentication = customer.authentication if customer.authentication_id else None
+    return {
+        "format": EXPORT_FORMAT,
+        "exported_at": iso(timezone.now()),
+        "customer": {
+            "id": str(customer.id),
+            "authentication": authentication.name if authentication else None,
+            "subject": customer.subject,
+            "name": customer.name,
+            "email": customer.email,
+            "username": customer.username,
+            "created_at": iso(customer.created_at),
+            "last_seen_at": iso(customer.last_seen_at),
+        },
+        "conversations": [_conversation_export(conversation) for conversation in conversations],
+    }
+
+
+def _conversation_export(conversation: Conversation) -> dict:
+    return {
+        "id": str(conversation.id),
+        "workstream": conversation.workstream.name,
+        "widget": conversation.widget.public_id if conversation.widget_id else None,
+        "mode": conversation.mode,
+        "state": conversation.state,
+        "agent": conversation.agent.display_name if conversation.agent_id else None,
+        "created_at": iso(conversation.created_at),
+        "assigned_at": iso(conversation.assigned_at),
+        "closed_at": iso(conversation.closed_at),
+        "messages": [
+            {
+                "seq": message.seq,
+                "sender": {"role": message.sender_role, "name": message.sender_name},
+                "text": message.text,
+                "sent_at": iso(message.sent_at),
+            }
+            for message in conversation.messages.order_by("seq")
+        ],
+        "events": [
+            {
+                "from": event.from_state,
+                "to": event.to_state,
+                "actor": {"role": event.actor_role, "name": event.actor_name},
+                "reason": event.reason,
+                "at": iso(event.created_at),
+            }
+            for event in conversation.events.order_by("created_at", "id")
+        ],
+    }
+
+
+def erase_customer(customer: Customer) -> dict:
+    """Delete one customer and everything stored about them.
+
+    Conversations that are still running are closed first through the
+    service layer (so agents get their capacity back and see the state
+    change), the customer's open sockets are closed (code 4403), then the
+    customer, their conversations, messages, transitions and connections are
+    deleted. Returns how many rows of each kind were deleted."""
+    for conversation_id in (
+        Conversation.objects.filter(customer=customer).exclude(state=State.CLOSED).values_list("id", flat=True)
+    ):
+        close_by_system(conversation_id, "customer_erased")
+    with transaction.atomic():
+        counts = {
+            "conversations": Conversation.objects.filter(customer=customer).count(),
+            "messages": Message.objects.filter(conversation__customer=customer).count(),
+            "events": ConversationEvent.objects.filter(conversation__customer=customer).count(),
+            "connections": Connection.objects.filter(customer=customer).count(),
+        }
+        for channel_name in Connection.objects.filter(customer=customer).values_list("channel_name", flat=True):
+            events.close_socket(channel_name, 4403)
+        customer_id = customer.pk
+        Customer.objects.filter(pk=customer_id).delete()
+        counts["customers"] = 1
+    logger.info("erased customer %s: %s", customer_id, counts)
+    return counts
+
+
+def apply_retention(now: datetime | None = None) -> int:
+    """Delete closed conversations older than ``PARLEY_RETENTION_DAYS``
+    (counted from when they closed; 0 keeps everything forever). Returns how
+    many conversations were deleted. Called by every timer sweep."""
+    days = settings.PARLEY_RETENTION_DAYS
+    if not days or days <= 0:
+        return 0
+    cutoff = (now or timezone.now()) - timedelta(days=days)
+    expired = Conversation.objects.filter(state=State.CLOSED, closed_at__lt=cutoff)
+    ids = list(expired.values_list("id", flat=True)[:1000])
+    if not ids:
+        return 0
+    # Deleted in batches: one sweep never holds a long transaction.
+    with transaction.atomic():
+        Conversation.objects.filter(pk__in=ids, state=State.CLOSED).delete()
+    return len(ids)

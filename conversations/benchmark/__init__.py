@@ -1,1 +1,0 @@
-"""``chat_benchmark``: a load benchmark over real WebSockets with side-by-side anchors (docs/performance.md)."""

@@ -1,0 +1,240 @@
+"""Delivering the outbox: take due rows, POST them signed, record the answer, retry with backoff.
+
+The database steps (``claim``, ``record``) are short transactions; the HTTP call (``post``) runs in a
+bounded pool of threads (``dispatcher``), never on the event loop and never inside a transaction.
+Several processes share the work: ``claim`` locks rows with ``SELECT ... FOR UPDATE SKIP LOCKED`` on
+PostgreSQL (SQLite has one writer, one process) and leases them; a process that dies leaves its rows
+pending, and they are delivered again when the lease runs out (at least once: receivers deduplicate by
+the event ``id``).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Exists, F, OuterRef, Q
+from django.utils import timezone
+
+from admin_center import webhook_validators
+from admin_center.models import WebhookEndpoint
+
+from . import document, metrics, signing, wakeup
+from .models import Delivery
+
+logger = logging.getLogger("parley.webhooks")
+
+TIMEOUT_SECONDS = 10
+LEASE_SECONDS = 120  # longer than one attempt can take; a dead process's rows wait at most this long
+MAX_BACKOFF_SECONDS = 3600
+USER_AGENT = "Parley-Webhooks/1"
+
+
+@dataclass(frozen=True)
+class Job:
+    """What one attempt needs, read in ``claim`` so that ``post`` runs without the database."""
+
+    delivery_id: int
+    event_id: str
+    event_type: str
+    url: str
+    secret: str
+    body: bytes
+
+
+@dataclass(frozen=True)
+class Outcome:
+    ok: bool
+    status_code: int | None
+    response_ms: int | None
+    error: str = ""
+
+
+# --- the database steps ---------------------------------------------------------------------------
+
+
+def due(now: datetime | None = None):
+    """Pending rows whose time has come, not leased, and with no earlier pending row of their
+    (endpoint, conversation): the next event of a conversation waits for the one before it."""
+    now = now or timezone.now()
+    earlier = Delivery.objects.filter(
+        endpoint_id=OuterRef("endpoint_id"),
+        conversation_id=OuterRef("conversation_id"),
+        status=Delivery.Status.PENDING,
+        id__lt=OuterRef("id"),
+    )
+    return (
+        Delivery.objects.filter(status=Delivery.Status.PENDING, next_attempt_at__lte=now)
+        .filter(Q(leased_until__isnull=True) | Q(leased_until__lte=now))
+        .exclude(Exists(earlier))
+    )
+
+
+def claim(limit: int, now: datetime | None = None) -> list[Job]:
+    """Lease up to ``limit`` due rows to this process; the jobs to attempt."""
+    now = now or timezone.now()
+    if limit <= 0:
+        return []
+    with transaction.atomic():
+        rows = list(
+            due(now).select_for_update(skip_locked=True, of=("self",)).select_related("endpoint").order_by("id")[:limit]
+        )
+        if not rows:
+            return []
+        Delivery.objects.filter(pk__in=[row.pk for row in rows]).update(
+            leased_until=now + timedelta(seconds=LEASE_SECONDS)
+        )
+    return [job_for(row) for row in rows]
+
+
+def job_for(row: Delivery) -> Job:
+    endpoint = row.endpoint
+    return Job(row.pk, str(row.event_id), row.event_type, endpoint.url, endpoint.secret, row.body.encode())
+
+
+def backoff_seconds(attempts: int) -> float:
+    """The wait after the ``attempts``-th failed attempt: the first within ``PARLEY_WEBHOOK_RETRY_BASE``
+    seconds, then doubling (at most an hour), each with random jitter so that receivers that come back
+    are not hit by every sender at once."""
+    base = settings.PARLEY_WEBHOOK_RETRY_BASE * (2 ** min(attempts - 1, 30))
+    return min(base, MAX_BACKOFF_SECONDS) * random.uniform(0.5, 1.0)
+
+
+def record(job: Job, outcome: Outcome, now: datetime | None = None) -> str:
+    """Store the outcome of one attempt; returns the row's new status."""
+    now = now or timezone.now()
+    fields = {
+        "attempts": F("attempts") + 1,
+        "leased_until": None,
+        "last_status_code": outcome.status_code,
+        "last_response_ms": outcome.response_ms,
+        "last_error": outcome.error[:500],
+    }
+    with transaction.atomic():
+        row = Delivery.objects.select_for_update().filter(pk=job.delivery_id).first()
+        if row is None:  # the endpoint was deleted meanwhile
+            return ""
+        if outcome.ok:
+            fields.update(status=Delivery.Status.DELIVERED, delivered_at=now)
+        else:
+            retry_at = now + timedelta(seconds=backoff_seconds(row.attempts + 1))
+            if retry_at > row.retry_until:
+                fields.update(status=Delivery.Status.FAILED)
+            else:
+                fields.update(next_attempt_at=retry_at)
+        Delivery.objects.filter(pk=row.pk).update(**fields)
+    status = fields.get("status", Delivery.Status.PENDING)
+    metrics.attempted(job.event_type, outcome.ok, status == Delivery.Status.FAILED)
+    return status
+
+
+def prune(now: datetime | None = None) -> int:
+    """Delivered and failed rows older than ``PARLEY_WEBHOOK_LOG_DAYS`` leave the delivery log."""
+    days = settings.PARLEY_WEBHOOK_LOG_DAYS
+    if not days:
+        return 0
+    before = (now or timezone.now()) - timedelta(days=days)
+    deleted, _ = Delivery.objects.filter(created_at__lt=before).exclude(status=Delivery.Status.PENDING).delete()
+    return deleted
+
+
+# --- the HTTP step ------------------------------------------------------------------------------
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    """A redirect is an answer, not an order: following it could lead into the server's own network."""
+
+    def redirect_request(self, *args, **kwargs):
+        return None
+
+
+_opener = urllib.request.build_opener(_NoRedirect())
+
+
+def post(job: Job) -> Outcome:
+    """One signed POST of ``job``'s body (no database access; runs in a delivery thread)."""
+    problem = webhook_validators.url_problem(job.url, unresolved_ok=False)
+    if problem:
+        return Outcome(False, None, None, str(problem))
+    request = urllib.request.Request(  # noqa: S310 (the scheme is checked just above)
+        job.url,
+        data=job.body,
+        method="POST",
+        headers={
+            "Content-Type": "application/json",
+            "User-Agent": USER_AGENT,
+            signing.HEADER: signing.header(job.secret, job.body),
+            "Parley-Event": job.event_type,
+            "Parley-Event-Id": job.event_id,
+        },
+    )
+    started = time.monotonic()
+    try:
+        # The scheme is https (or http where PARLEY_WEBHOOK_ALLOW_PRIVATE), checked just above.
+        with _opener.open(request, timeout=TIMEOUT_SECONDS) as response:  # noqa: S310
+            response.read(4096)
+            status = response.status
+    except urllib.error.HTTPError as error:
+        status = error.code
+        error.close()
+    except (OSError, ValueError) as error:  # refused, timed out, TLS, reset
+        elapsed = int((time.monotonic() - started) * 1000)
+        return Outcome(False, None, elapsed, f"{type(error).__name__}: {error}")
+    elapsed = int((time.monotonic() - started) * 1000)
+    ok = 200 <= status < 300
+    return Outcome(ok, status, elapsed, "" if ok else f"HTTP {status}")
+
+
+def host_of(url: str) -> str:
+    return urlsplit(url).hostname or ""
+
+
+# --- the admin's actions ---------------------------------------------------------------------------
+
+
+def send_again(delivery: Delivery, now: datetime | None = None) -> None:
+    """Queue a delivered or failed row again (same event id), with a fresh retry window."""
+    now = now or timezone.now()
+    Delivery.objects.filter(pk=delivery.pk).update(
+        status=Delivery.Status.PENDING,
+        next_attempt_at=now,
+        retry_until=now + timedelta(seconds=settings.PARLEY_WEBHOOK_RETRY_FOR),
+        leased_until=None,
+        delivered_at=None,
+    )
+    transaction.on_commit(wakeup.wake)
+
+
+def send_test_event(endpoint: WebhookEndpoint) -> tuple[Delivery, Outcome]:
+    """Send a ``webhook.test`` event to ``endpoint`` now (whatever it subscribes to, even disabled) and
+    log it like any delivery; the admin page shows the outcome at once."""
+    now = timezone.now()
+    delivery = Delivery(
+        endpoint=endpoint,
+        event_type=webhook_validators.TEST_EVENT,
+        created_at=now,
+        next_attempt_at=now,
+        retry_until=now,  # a test is tried once
+        leased_until=now + timedelta(seconds=LEASE_SECONDS),
+    )
+    data = {"endpoint": endpoint.name, "test": True}
+    delivery.body = document.encode(delivery.event_id, delivery.event_type, now, data)
+    delivery.save()
+    job = job_for(delivery)
+    outcome = post(job)
+    record(job, outcome)
+    delivery.refresh_from_db()
+    return delivery, outcome
+
+
+def payload(delivery: Delivery) -> dict:
+    return json.loads(delivery.body)

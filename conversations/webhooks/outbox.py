@@ -1,0 +1,76 @@
+"""``emit``: write an event to the outbox inside the transaction of the change it describes."""
+
+from __future__ import annotations
+
+import functools
+import uuid
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone
+
+from admin_center.models import WebhookEndpoint
+
+from . import document, subscriptions, wakeup
+from .models import Delivery
+
+# Columns the outbox insert fills; the endpoint id comes from the endpoint table itself.
+_VALUES = ("event_id", "event_type", "conversation_id", "body", "status", "attempts", "created_at",
+           "next_attempt_at", "retry_until", "last_error")  # fmt: skip
+_FIELDS = {f.attname: f for f in Delivery._meta.concrete_fields}
+
+
+@functools.cache
+def _insert_sql(vendor: str, endpoints: int) -> str:
+    q = connection.ops.quote_name
+    columns = ", ".join(q(_FIELDS[name].column) for name in ("endpoint_id", *_VALUES))
+    endpoint = q(WebhookEndpoint._meta.db_table)
+    values = ", ".join(["%s"] * len(_VALUES))
+    ids = ", ".join(["%s"] * endpoints)
+    # Identifiers from the models' metadata, quoted; every value is a parameter.
+    return (
+        f"INSERT INTO {q(Delivery._meta.db_table)} ({columns}) SELECT {endpoint}.{q('id')}, {values}"  # noqa: S608
+        f" FROM {endpoint} WHERE {endpoint}.{q('id')} IN ({ids}) AND {endpoint}.{q('enabled')} = %s"
+    )
+
+
+def emit(event_type: str, conversation, data: dict) -> None:
+    """Write ``event_type`` with ``data`` for every enabled endpoint subscribed to it.
+
+    Call it INSIDE the transaction of the change, so that the event exists exactly when the change does
+    (a rolled-back change sends nothing; a process dying after the commit loses nothing). With no
+    subscriber it returns at once without a query (``subscriptions``). ``conversation`` (or None) orders
+    the deliveries: one conversation's events reach each endpoint in the order they were written.
+    ``data`` gains ``conversation_id`` when it has none."""
+    endpoint_ids = subscriptions.endpoints_for(event_type)
+    if not endpoint_ids:
+        return
+    conversation_id = getattr(conversation, "pk", conversation)
+    if conversation_id is not None and "conversation_id" not in data:
+        data = {"conversation_id": str(conversation_id), **data}
+    write(event_type, conversation_id, data, endpoint_ids)
+    transaction.on_commit(wakeup.wake)
+
+
+def write(event_type: str, conversation_id, data: dict, endpoint_ids) -> uuid.UUID:
+    """One outbox row per endpoint in ``endpoint_ids`` that exists and is enabled (one statement)."""
+    now = timezone.now()
+    event_id = uuid.uuid4()
+    values = {
+        "event_id": event_id,
+        "event_type": event_type,
+        "conversation_id": conversation_id,
+        "body": document.encode(event_id, event_type, now, data),
+        "status": Delivery.Status.PENDING,
+        "attempts": 0,
+        "created_at": now,
+        "next_attempt_at": now,
+        "retry_until": now + timedelta(seconds=settings.PARLEY_WEBHOOK_RETRY_FOR),
+        "last_error": "",
+    }
+    params = [_FIELDS[name].get_db_prep_save(values[name], connection) for name in _VALUES]
+    params += list(endpoint_ids) + [True]
+    with connection.cursor() as cursor:
+        cursor.execute(_insert_sql(connection.vendor, len(endpoint_ids)), params)
+    return event_id

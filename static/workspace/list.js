@@ -1,0 +1,122 @@
+/* The sidebar: the agent's conversations by group, and the pick queue. */
+
+import { $, el, paintAvatar } from "../parley/dom.js";
+import { ago, fmt } from "../parley/format.js";
+import { F, S, T, client, connected } from "./context.js";
+import { select } from "./conversation.js";
+import { renderTitle, toast } from "./notify.js";
+import { unread } from "./reads.js";
+import { GROUPS, pickRefusal, sortedIn } from "./state.js";
+
+export function renderList() {
+  for (const group of GROUPS) {
+    const list = $("list-" + group);
+    const items = sortedIn(S.conversations, group);
+    $("count-" + group).textContent = items.length;
+    list.replaceChildren(...items.map(renderItem));
+    if (!items.length) list.append(el("li", "conv-empty", T.group_empty));
+  }
+  renderQueue();
+  renderTitle();
+}
+
+function renderItem(conv) {
+  const li = el("li", "conv-item");
+  li.dataset.id = conv.id;
+  li.dataset.state = conv.state;
+  const button = el("button", "conv-button");
+  button.type = "button";
+  if (conv.id === S.currentId) {
+    li.classList.add("selected");
+    button.setAttribute("aria-current", "true");
+  }
+  const avatar = el("span", "avatar");
+  paintAvatar(avatar, conv.customer.name, conv.customer.id);
+  const body = el("span", "conv-body");
+  const top = el("span", "conv-top");
+  const name = el("span", "conv-name", conv.customer.name);
+  const when = el("span", "conv-when", conv.last_customer_message_at ? ago(conv.last_customer_message_at, T) : "");
+  when.title = conv.last_customer_message_at
+    ? fmt(T.last_customer, { when: F.dateTime(conv.last_customer_message_at) || "—" })
+    : T.no_customer_message;
+  top.append(name, when);
+  const bottom = el("span", "conv-bottom");
+  const preview = el("span", "conv-preview");
+  if (conv.last_message) {
+    if (conv.last_message.role === "agent") preview.append(el("span", "preview-you", T.you + ": "));
+    preview.append(document.createTextNode(conv.last_message.text));
+  } else {
+    preview.textContent = T.no_messages;
+  }
+  bottom.append(preview);
+  const tags = el("span", "conv-tags");
+  tags.append(el("span", "badge badge-mode badge-" + conv.mode, T[conv.mode]));
+  if (conv.customer_returned) tags.append(el("span", "badge badge-returned", T.returned_badge));
+  const count = conv.id === S.currentId ? 0 : unread(conv);
+  if (count > 0) {
+    const badge = el("span", "unread", count > 99 ? "99+" : count);
+    badge.title = fmt(T.unread, { count });
+    tags.append(badge);
+  }
+  body.append(top, bottom, tags);
+  button.append(avatar, body);
+  button.addEventListener("click", () => select(conv.id));
+  li.append(button);
+  return li;
+}
+
+export function renderQueue() {
+  const list = $("list-queue");
+  $("count-queue").textContent = S.queue.length;
+  if (!S.queue.length) {
+    list.replaceChildren(el("li", "conv-empty", T.queue_empty));
+    return;
+  }
+  list.replaceChildren(...S.queue.map(renderQueueItem));
+}
+
+function renderQueueItem(item) {
+  const li = el("li", "queue-item");
+  li.dataset.id = item.id;
+  const avatar = el("span", "avatar");
+  paintAvatar(avatar, item.customer.name, item.customer.id);
+  const body = el("span", "conv-body");
+  const top = el("span", "conv-top");
+  top.append(el("span", "conv-name", item.customer.name), el("span", "conv-when", ago(item.created_at, T)));
+  const bottom = el("span", "conv-bottom");
+  bottom.append(el("span", "conv-preview", item.last_message ? item.last_message.text : item.workstream.name));
+  const tags = el("span", "conv-tags");
+  tags.append(el("span", "badge badge-mode badge-" + item.mode, T[item.mode]));
+  body.append(top, bottom, tags);
+  const wrap = el("span", "tip-wrap");
+  const pick = el("button", "btn btn-sm btn-primary pick-button", T.pick);
+  pick.type = "button";
+  const tip = el("span", "tip");
+  tip.setAttribute("role", "tooltip");
+  const reason = pickRefusal(item, S.capacity, connected(), T);
+  pick.disabled = !!reason;
+  tip.textContent = reason;
+  tip.hidden = !reason;
+  if (reason) pick.setAttribute("aria-description", reason);
+  pick.addEventListener("click", () => pickConversation(item.id));
+  wrap.append(pick, tip);
+  li.append(avatar, body, wrap);
+  return li;
+}
+
+function pickConversation(id) {
+  // The pick's own "assigned" news arrives before its answer: it is no surprise, so no second notice.
+  const known = S.knownIds.has(id);
+  S.knownIds.add(id);
+  client.request({ type: "pick", conversation_id: id }).then(
+    () => {
+      toast({ title: T.picked, kind: "success" });
+      select(id);
+    },
+    (error) => {
+      if (!known) S.knownIds.delete(id);
+      const text = error.code === "already_assigned" ? T.picked_elsewhere : error.message;
+      toast({ title: T.error, body: text, kind: "error" });
+    }
+  );
+}
