@@ -5,11 +5,12 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint messages demo clean help
+.PHONY: run test test-js lint messages demo clean help
 
 help:
 	@echo "make run    install, migrate, load the demo and start Parley on http://$(HOST):$(PORT)/"
 	@echo "make test   run the whole test suite (browser tests need /usr/bin/chromium)"
+	@echo "make test-js  the browser client's unit tests (node --test tests/js/; make test runs them)"
 	@echo "make lint   ruff check"
 
 $(BIN)/python:
@@ -32,8 +33,15 @@ run: $(VENV)/.installed-run .env
 	$(BIN)/python manage.py setup_demo --base-url http://$(HOST):$(PORT)/
 	$(BIN)/daphne -b $(HOST) -p $(PORT) config.asgi:application
 
-test: $(VENV)/.installed-dev
+test: $(VENV)/.installed-dev test-js
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The browser client's pure parts (static/parley/, static/workspace/state.js) under Debian's nodejs;
+# PARLEY_REQUIRE_NODE=1 (CI) turns a missing node into a failure, not a skip.
+test-js:
+	@if command -v node >/dev/null 2>&1; then node --test tests/js/; \
+	elif [ "$(PARLEY_REQUIRE_NODE)" = 1 ]; then echo "PARLEY_REQUIRE_NODE=1 but node is not installed (apt-get install nodejs)"; exit 1; \
+	else echo "skipping the JavaScript unit tests (tests/js/): node is not installed (apt-get install nodejs)"; fi
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .

@@ -14,6 +14,32 @@ from admin_center.models import ChatAuthenticationKey, ChatAuthenticationSetting
 from admin_center.signing_keys import display_fingerprint
 
 
+def fingerprint_html(value: str) -> str:
+    """The fingerprint in two lines of 16 bytes, so that it fits a column."""
+    if not value:
+        return "-"
+    text = display_fingerprint(value)
+    middle = len("SHA256:") + 16 * 3
+    return format_html("<code>{}<br>{}</code>", text[:middle], text[middle:])
+
+
+def when(value) -> str:
+    """A stored instant (datetime or ISO text) in the admin's time zone and format."""
+    from datetime import datetime
+
+    from django.utils import formats
+    from django.utils.timezone import localtime
+
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            return value
+    if not value:
+        return "-"
+    return formats.date_format(localtime(value), "DATETIME_FORMAT")
+
+
 class KeyFormSet(forms.BaseInlineFormSet):
     """The rule across the setting and its keys (at least one way to verify, at most ten keys) is
     ``validators.authentication_problems``, the same that ``import_config`` applies."""
@@ -50,12 +76,14 @@ class ChatAuthenticationKeyInline(admin.TabularInline):
 
     def formfield_for_dbfield(self, db_field, request, **kwargs):
         if db_field.name == "public_key_pem":
-            kwargs["widget"] = forms.Textarea(attrs={"rows": 4, "cols": 66, "class": "pem"})
+            kwargs["widget"] = forms.Textarea(attrs={"rows": 4, "cols": 48, "class": "pem"})
+        elif db_field.name == "kid":
+            kwargs["widget"] = forms.TextInput(attrs={"size": 12})
         return super().formfield_for_dbfield(db_field, request, **kwargs)
 
     @admin.display(description=_("fingerprint (SHA-256)"))
     def fingerprint_display(self, obj: ChatAuthenticationKey) -> str:
-        return format_html("<code>{}</code>", display_fingerprint(obj.fingerprint)) if obj.fingerprint else "-"
+        return fingerprint_html(obj.fingerprint)
 
 
 class ChatAuthenticationSettingAdmin(admin.ModelAdmin):
@@ -99,8 +127,7 @@ class ChatAuthenticationSettingAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("fingerprint (SHA-256)"))
     def key_fingerprint_display(self, obj: ChatAuthenticationSetting) -> str:
-        value = obj.key_fingerprint
-        return format_html("<code>{}</code>", display_fingerprint(value)) if value else "-"
+        return fingerprint_html(obj.key_fingerprint)
 
     @admin.display(description=_("JWKS status"))
     def jwks_status(self, obj: ChatAuthenticationSetting) -> str:
@@ -108,7 +135,7 @@ class ChatAuthenticationSettingAdmin(admin.ModelAdmin):
             return _("No JWKS URL.")
         parts = []
         if obj.jwks_fetched_at:
-            parts.append(format_html("<p>{} {}</p>", _("Last fetched:"), obj.jwks_fetched_at))
+            parts.append(format_html("<p>{} {}</p>", _("Last fetched:"), when(obj.jwks_fetched_at)))
         else:
             parts.append(format_html("<p>{}</p>", _("Not fetched yet: it is fetched when the first token needs it.")))
         if obj.jwks_error:
@@ -116,7 +143,7 @@ class ChatAuthenticationSettingAdmin(admin.ModelAdmin):
                 format_html(
                     '<p class="errornote">{} {}: {}</p>',
                     _("Last error"),
-                    obj.jwks_error_at or "",
+                    when(obj.jwks_error_at),
                     obj.jwks_error,
                 )
             )
@@ -124,12 +151,12 @@ class ChatAuthenticationSettingAdmin(admin.ModelAdmin):
         if rows:
             table = format_html_join(
                 "",
-                "<tr><td>{}</td><td><code>{}</code></td><td>{}</td></tr>",
+                "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
                 (
                     (
                         row.get("kid") or "-",
-                        display_fingerprint(row.get("fingerprint") or ""),
-                        row.get("last_used_at") or "-",
+                        fingerprint_html(row.get("fingerprint") or ""),
+                        when(row.get("last_used_at")),
                     )
                     for row in rows
                 ),

@@ -36,8 +36,7 @@ from admin_center.models import (
 from routing.models import AgentProfile, Queue
 
 VERSION = 1
-SECTIONS = ("operating_hours", "authentication_settings", "agents", "queues", "workstreams", "chat_widgets",
-            "webhooks")
+SECTIONS = ("operating_hours", "authentication_settings", "agents", "queues", "workstreams", "chat_widgets", "webhooks")
 
 # JSON key -> (accepted Python types, may be null). Keys listed in REQUIRED must be present.
 _STR, _BOOL, _INT, _LIST, _DICT = (str,), (bool,), (int,), (list,), (dict,)

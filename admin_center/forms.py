@@ -219,6 +219,13 @@ class ChatWidgetForm(forms.ModelForm):
     message_agent_joined = _message_field("agent_joined")
     message_out_of_hours = _message_field("out_of_hours")
     message_conversation_ended = _message_field("conversation_ended")
+    return_url = forms.URLField(
+        label=_("return address"),
+        required=False,
+        assume_scheme="https",
+        max_length=500,
+        help_text=_("The page of your website with the chat; emails link back to it."),
+    )
     message_rate_conversation = _message_field("rate_conversation")
     message_no_agent_available = _message_field("no_agent_available")
 

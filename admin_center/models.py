@@ -547,7 +547,7 @@ class QuickReply(models.Model):
         EN = "en", "English"
         RU = "ru", "Русский"
 
-    title = models.CharField(_("title"), max_length=100)
+    title = models.CharField(_("title"), max_length=100, unique=True)
     shortcut = models.CharField(
         _("shortcut"),
         max_length=30,
@@ -572,9 +572,6 @@ class QuickReply(models.Model):
         verbose_name = _("quick reply")
         verbose_name_plural = _("quick replies")
         ordering = ["language", "shortcut", "title"]
-        constraints = [
-            models.UniqueConstraint(fields=["title", "language"], name="quick_reply_unique_title_language"),
-        ]
 
     def __str__(self) -> str:
         return f"/{self.shortcut} · {self.title} ({self.language})"

@@ -208,7 +208,7 @@ PROMETHEUS_MULTIPROC_DIR = env.str("PROMETHEUS_MULTIPROC_DIR", default="")
 PARLEY_BENCHMARK_ROUTES = env.bool("PARLEY_BENCHMARK_ROUTES", default=False)
 # The benchmark app (bench/) with those routes: installed when they are on, and in the process of its
 # own commands (`manage.py chat_benchmark` / `routing_benchmark`), whose servers run with the routes on.
-if PARLEY_BENCHMARK_ROUTES or sys.argv[1:2] in (["chat_benchmark"], ["routing_benchmark"]):
+if PARLEY_BENCHMARK_ROUTES or sys.argv[1:2] in (["chat_benchmark"], ["routing_benchmark"], ["supervisor_benchmark"]):
     INSTALLED_APPS.append("bench")
 # Run the timer loop inside each server process (tests of single frames turn it off).
 PARLEY_TIMERS_ENABLED = env.bool("PARLEY_TIMERS_ENABLED", default=True)
@@ -254,9 +254,11 @@ REST_FRAMEWORK = {
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Parley REST API",
-    "DESCRIPTION": "Conversations, customers, agent messages and reports. Authenticate with `Authorization: Token <key>`.",
+    "DESCRIPTION": "Conversations, customers, agent messages and reports (docs/api.md). "
+    "Authenticate with `Authorization: Token <key>`.",
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_AUTHENTICATION": [],  # the schema is public and holds no data
     "SCHEMA_PATH_PREFIX": "/api/v1/",
 }
 
@@ -269,6 +271,9 @@ PARLEY_WEBHOOK_RETRY_BASE = env.float("PARLEY_WEBHOOK_RETRY_BASE", default=30)
 PARLEY_WEBHOOK_RETRY_FOR = env.int("PARLEY_WEBHOOK_RETRY_FOR", default=24 * 3600)
 # Deliveries in flight at once per server process (each an HTTP call in a delivery thread).
 PARLEY_WEBHOOK_CONCURRENCY = env.int("PARLEY_WEBHOOK_CONCURRENCY", default=4)
+# Seconds a process holds the events it is delivering (at least 11: longer than the 10 s time-out); events of a
+# process that died mid-delivery go out again after this.
+PARLEY_WEBHOOK_LEASE_SECONDS = env.float("PARLEY_WEBHOOK_LEASE_SECONDS", default=60)
 # How often each process looks for due retries and for events other processes left behind.
 PARLEY_WEBHOOK_POLL_SECONDS = env.float("PARLEY_WEBHOOK_POLL_SECONDS", default=2)
 # How long a process keeps the list of subscribed endpoints (other processes see endpoint edits this late).

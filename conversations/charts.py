@@ -14,24 +14,32 @@ from django.utils.safestring import SafeString, mark_safe
 
 PALETTE = ("#2563eb", "#16a34a", "#dc2626", "#d97706", "#7c3aed", "#0891b2")
 WIDTH, HEIGHT = 640, 260
-LEFT, RIGHT, TOP, BOTTOM = 48, 12, 28, 48
+LEFT, RIGHT, TOP, BOTTOM = 48, 36, 28, 48
 
 
 def _nice_max(value: float) -> float:
-    """The smallest 1, 2 or 5 times a power of ten at or above ``value`` (at least 1)."""
-    if value <= 1:
-        return 1
+    """The top of the axis: four steps of 1, 2 or 5 times a power of ten, at or above ``value``, so that
+    counts get whole-number ticks."""
+    needed = max(value, 1) / 4
     power = 1.0
-    while power * 10 <= value:
+    while power * 10 <= needed:
         power *= 10
-    for step in (1, 2, 5, 10):
-        if step * power >= value:
-            return step * power
-    return 10 * power
+    while power > needed * 10:  # below 1: minutes and fractions
+        power /= 10
+    step = next(size * power for size in (1, 2, 5, 10) if size * power >= needed)
+    return 4 * step
 
 
 def _number(value: float) -> str:
     return f"{value:.0f}" if float(value).is_integer() else f"{value:.1f}"
+
+
+def _empty(series, empty: str) -> list[str]:
+    """A line saying there is nothing to draw, when every value is zero or missing."""
+    if not empty or any(v for _name, values in series for v in values):
+        return []
+    x, y = LEFT + (WIDTH - LEFT - RIGHT) / 2, TOP + (HEIGHT - TOP - BOTTOM) / 2
+    return [f'<text x="{x:.1f}" y="{y:.1f}" text-anchor="middle" class="chart-empty">{escape(empty)}</text>']
 
 
 def _frame(title: str, description: str, body: list[str], legend: list[tuple[str, str]]) -> SafeString:
@@ -67,7 +75,7 @@ def _label_every(count: int, room: float) -> int:
 
 
 def bar_chart(
-    title: str, labels: list[str], series: list[tuple[str, list[float]]], *, description: str = ""
+    title: str, labels: list[str], series: list[tuple[str, list[float]]], *, description: str = "", empty: str = ""
 ) -> SafeString:
     """Grouped bars: one group per label, one bar per series."""
     plot_w = WIDTH - LEFT - RIGHT
@@ -97,11 +105,11 @@ def bar_chart(
                 f"{escape(_short(label))}</text>"
             )
     legend = [(name, PALETTE[i % len(PALETTE)]) for i, (name, _v) in enumerate(series)]
-    return _frame(title, description or title, body, legend)
+    return _frame(title, description or title, body + _empty(series, empty), legend)
 
 
 def line_chart(
-    title: str, labels: list[str], series: list[tuple[str, list[float]]], *, description: str = ""
+    title: str, labels: list[str], series: list[tuple[str, list[float]]], *, description: str = "", empty: str = ""
 ) -> SafeString:
     """Lines over days (``labels`` in order)."""
     plot_w = WIDTH - LEFT - RIGHT
@@ -136,7 +144,7 @@ def line_chart(
                 f"{escape(_short(label))}</text>"
             )
     legend = [(name, PALETTE[i % len(PALETTE)]) for i, (name, _v) in enumerate(series)]
-    return _frame(title, description or title, body, legend)
+    return _frame(title, description or title, body + _empty(series, empty), legend)
 
 
 def _short(label: str, limit: int = 14) -> str:

@@ -131,6 +131,11 @@ class News(list):
         super().__init__()
         self.after: list = []
 
+    def merge(self, other: list) -> None:
+        """``other``'s news after this one's, and its ``after`` callbacks after these."""
+        self.extend(other)
+        self.after.extend(getattr(other, "after", ()))
+
 
 def on_sent(callback) -> None:
     """Call ``callback()`` (cheap, no I/O) once the news deferred so far in this transaction has been

@@ -69,11 +69,11 @@ def run_together(calls: list[tuple[Any, tuple, dict]]) -> tuple[list[Outcome], l
         except (_GroupFailed, DatabaseError) as exc:
             cause = exc.__cause__ or exc
             logger.info("a group of %d calls was rolled back (%s); each runs alone", len(calls), cause)
-    outcomes, news = [], []
+    outcomes, news = [], events.News()
     for func, args, kwargs in calls:
         outcome, own_news = _alone(func, args, kwargs)
         outcomes.append(outcome)
-        news += own_news
+        news.merge(own_news)
     return outcomes, news
 
 

@@ -14,14 +14,17 @@ answered.
 from __future__ import annotations
 
 import atexit
+import logging
 import os
 import time
 
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.db.models import Count, Min, Q
 from django.utils import timezone
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram, multiprocess
 from prometheus_client.core import GaugeMetricFamily
+
+logger = logging.getLogger("parley.metrics")
 
 MULTIPROCESS = bool(os.environ.get("PROMETHEUS_MULTIPROC_DIR"))
 
@@ -121,13 +124,18 @@ class QueueCollector:
         from routing.models import Queue
 
         waiting = Q(conversations__state=State.OPEN)
-        rows = (
-            Queue.objects.annotate(
-                depth=Count("conversations", filter=waiting), oldest=Min("conversations__queued_at", filter=waiting)
+        try:
+            rows = list(
+                Queue.objects.annotate(
+                    depth=Count("conversations", filter=waiting),
+                    oldest=Min("conversations__queued_at", filter=waiting),
+                )
+                .order_by("name", "id")
+                .values_list("id", "name", "depth", "oldest")
             )
-            .order_by("name", "id")
-            .values_list("id", "name", "depth", "oldest")
-        )
+        except DatabaseError as exc:  # the process's own metrics are still worth serving (see /readyz)
+            logger.warning("queue metrics not collected: %s", exc)
+            return
         depth = GaugeMetricFamily(
             "parley_queue_depth", "Conversations waiting in the queue (open, not yet assigned).", labels=["queue"]
         )

@@ -65,7 +65,9 @@ def change_state(conversation: Conversation, to: str, actor: Actor, reason: str 
     }
     events.to_customer(conversation.customer_id, conversation.workstream_id, state_frame)
     if conversation.agent_id:
-        events.to_agent(conversation.agent_id, {**state_frame, "conversation": agent_summary(conversation)})
+        # the agent also learns why (the event log's reason, e.g. "customer_ended"), to say so
+        agent_frame = {**state_frame, "conversation": agent_summary(conversation), "reason": reason}
+        events.to_agent(conversation.agent_id, agent_frame)
     events.to_watchers(conversation.id, state_frame)
     events.stats_changed()
     if to in (State.WRAP_UP, State.CLOSED) and frm != State.WRAP_UP:

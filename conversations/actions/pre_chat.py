@@ -109,8 +109,8 @@ def check_answers(widget, answers) -> dict[str, str]:
 
 def submit(customer: Customer, widget, answers) -> dict[str, str]:
     """Check and keep the customer's answers for their next new conversation; a current conversation still
-    ``open`` (not yet with an agent) takes them at once. An email answer fills the customer's unknown
-    email address (an anonymous visitor's)."""
+    ``open`` (not yet with an agent) takes them at once. An email answer and a ``name`` answer fill the
+    customer's unknown email address and name (an anonymous visitor's)."""
     clean = check_answers(widget, answers)
     now = timezone.now()
     with transaction.atomic():
@@ -126,10 +126,16 @@ def submit(customer: Customer, widget, answers) -> dict[str, str]:
             PreChatAnswers.objects.update_or_create(
                 customer=customer, workstream_id=widget.workstream_id, defaults={"answers": clean, "updated_at": now}
             )
+        # what an anonymous visitor tells about themselves fills their profile (a signed-in customer's
+        # comes from their website's token)
         email = _email_answer(widget, clean)
         if email and not customer.email:
             Customer.objects.filter(pk=customer.pk).update(email=email)
             customer.email = email
+        name = clean.get("name") or clean.get("full_name")
+        if name and not customer.name:
+            Customer.objects.filter(pk=customer.pk).update(name=name[:255])
+            customer.name = name[:255]
     return clean
 
 

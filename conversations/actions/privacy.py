@@ -17,8 +17,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from .. import events
-from ..models import Connection, Conversation, ConversationEvent, Customer, Message, State
+from ..models import Connection, Conversation, ConversationEvent, Customer, Message, Rating, State
 from ..serializers import iso
+from ..webhooks import outbox as webhook_outbox
+from . import files
 from .lifecycle import close_by_system
 
 logger = logging.getLogger("parley.privacy")
@@ -63,14 +65,19 @@ def _conversation_export(conversation: Conversation) -> dict:
         "created_at": iso(conversation.created_at),
         "assigned_at": iso(conversation.assigned_at),
         "closed_at": iso(conversation.closed_at),
+        "pre_chat": conversation.pre_chat,
+        "rating": Rating.objects.filter(conversation=conversation).values("score", "comment").first(),
         "messages": [
             {
                 "seq": message.seq,
                 "sender": {"role": message.sender_role, "name": message.sender_name},
                 "text": message.text,
                 "sent_at": iso(message.sent_at),
+                "attachments": [
+                    {"name": a.name, "size": a.size, "content_type": a.content_type} for a in message.attachment_list
+                ],
             }
-            for message in conversation.messages.order_by("seq")
+            for message in files.load_attachments(list(conversation.messages.order_by("seq")))
         ],
         "events": [
             {
@@ -107,6 +114,8 @@ def erase_customer(customer: Customer) -> dict:
         for channel_name in Connection.objects.filter(customer=customer).values_list("channel_name", flat=True):
             events.close_socket(channel_name, 4403)
         customer_id = customer.pk
+        conversation_ids = list(Conversation.objects.filter(customer=customer).values_list("id", flat=True))
+        counts["webhook_deliveries"] = webhook_outbox.forget(conversation_ids)
         Customer.objects.filter(pk=customer_id).delete()
         counts["customers"] = 1
     logger.info("erased customer %s: %s", customer_id, counts)
@@ -128,4 +137,5 @@ def apply_retention(now: datetime | None = None) -> int:
     # Deleted in batches: one sweep never holds a long transaction.
     with transaction.atomic():
         Conversation.objects.filter(pk__in=ids, state=State.CLOSED).delete()
+        webhook_outbox.forget(ids)
     return len(ids)

@@ -18,7 +18,6 @@ from ..models import CURRENT_STATES, Connection, Conversation, Customer, Mode
 from . import access
 from .assignment import dispatch, dispatch_for_agent
 from .changes import announce_capacity
-from .messages import mark_customer_returned
 
 CLOSE_TOO_MANY_SOCKETS = 4409
 
@@ -55,11 +54,11 @@ def customer_connected(customer: Customer, widget, *, channel_name: str, ip_addr
             Connection.objects.filter(pk__in=[pk for pk, _ in surplus]).delete()
         Customer.objects.filter(pk=customer.pk).update(last_seen_at=now)
         conversation = access.current_conversation(customer, widget.workstream, lock=True)
-        if conversation is not None:
-            if conversation.customer_left_at is not None:
-                conversation.customer_left_at = None
-                conversation.save(update_fields=["customer_left_at"])
-            mark_customer_returned(conversation)
+        # Connecting (loading any page of the site) is not "returning": only a customer's message
+        # in a waiting conversation is (PROTOCOL.md, "Routing, additions").
+        if conversation is not None and conversation.customer_left_at is not None:
+            conversation.customer_left_at = None
+            conversation.save(update_fields=["customer_left_at"])
     return conversation
 
 

@@ -14,9 +14,9 @@ from django.contrib.auth import get_user_model
 
 from routing.models import AgentProfile
 
-from ..errors import NOT_ALLOWED, NOT_FOUND, ServiceError
+from ..errors import BAD_REQUEST, NOT_ALLOWED, NOT_FOUND, ServiceError
 from ..models import Conversation
-from ..serializers import message_dict
+from ..serializers import conversation_summary, iso, message_dict
 from .access import parse_id
 from .payloads import agent_summary, latest_messages
 from .sessions import check_presence, set_presence
@@ -88,3 +88,27 @@ def transfer(user_id, conversation_id, to, note: str | None = None) -> Conversat
     assigning it). The rules are the transfer action's (``conversations.actions.transfer``)."""
     user = access_supervisor(user_id)
     return transfer_conversation(conversation_id, to, by=user, note=note, supervisor=True)
+
+
+def conversation_list(user_id, *, queue_id=None, agent_id=None, limit: int = 100) -> dict:
+    """The non-closed conversations of one queue or one agent, longest waiting first (the dashboard's
+    lists, from which a supervisor watches or transfers one)."""
+    access_supervisor(user_id)
+    query = Conversation.objects.exclude(state="closed").select_related("workstream", "customer", "agent", "queue")
+    try:
+        if queue_id is not None:
+            query = query.filter(queue_id=int(queue_id))
+        elif agent_id is not None:
+            query = query.filter(agent_id=int(agent_id))
+        else:
+            raise ServiceError(BAD_REQUEST, "Name a queue or an agent.")
+    except (TypeError, ValueError):
+        raise ServiceError(BAD_REQUEST, "'queue' and 'agent' are ids.") from None
+    rows = list(query.order_by("queued_at", "id")[: limit + 1])
+    items = []
+    for conversation in rows[:limit]:
+        summary = conversation_summary(conversation)
+        summary["queue"] = {"id": str(conversation.queue_id), "name": conversation.queue.name}
+        summary["queued_at"] = iso(conversation.queued_at)
+        items.append(summary)
+    return {"items": items, "has_more": len(rows) > limit}

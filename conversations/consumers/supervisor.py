@@ -34,7 +34,7 @@ class StatsHub:
     def __init__(self) -> None:
         self.sockets: set[SupervisorConsumer] = set()
         self.latest: dict | None = None  # the newest figures computed
-        self.sent: dict | None = None  # the figures the sockets have (welcome or stats)
+        self.seen: dict[SupervisorConsumer, dict] = {}  # the figures each socket has (welcome or stats)
         self.dirty = True
         self.computed_at = 0.0
         self.rounds = 0  # how many rounds were computed (tests, benchmark)
@@ -51,10 +51,13 @@ class StatsHub:
             self.dirty = True
             self._ticker = asyncio.get_running_loop().create_task(self._tick(), name="parley-supervisor-stats")
             await self._listen()
-        return await self.current()
+        figures = await self.current()
+        self.seen[socket] = figures
+        return figures
 
     async def remove(self, socket: SupervisorConsumer) -> None:
         self.sockets.discard(socket)
+        self.seen.pop(socket, None)
         if not self.sockets:
             await self._stop()
 
@@ -73,16 +76,20 @@ class StatsHub:
         self.rounds += 1
 
     async def round(self) -> None:
-        """One round: compute when needed, send to every socket when the figures changed."""
+        """One round: compute when needed; the sockets whose figures differ get one ``stats`` frame,
+        encoded once for all of them."""
         async with self._lock:
             stale = time.monotonic() - self.computed_at >= settings.PARLEY_SUPERVISOR_REFRESH
             if self.dirty or stale or self.latest is None:
                 await self._compute()
-            if self.latest == self.sent:
+            latest = self.latest
+            behind = [s for s in list(self.sockets) if self.seen.get(s) is not latest and self.seen.get(s) != latest]
+            for socket in self.sockets:
+                self.seen[socket] = latest
+            if not behind:
                 return
-            self.sent = self.latest
-            text = events.encode({"type": "stats", **self.latest})
-        for socket in list(self.sockets):
+            text = events.encode({"type": "stats", **latest})
+        for socket in behind:
             try:
                 await socket.send(text_data=text)
             except Exception:  # a socket closing right now; its disconnect removes it
@@ -137,7 +144,8 @@ class StatsHub:
             except Exception:
                 logger.debug("leaving the supervisors group failed", exc_info=True)
         self._layer = self._channel = None
-        self.latest = self.sent = None
+        self.latest = None
+        self.seen.clear()
 
 
 _hubs: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, StatsHub] = weakref.WeakKeyDictionary()

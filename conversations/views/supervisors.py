@@ -11,9 +11,9 @@ from datetime import date, timedelta
 from functools import wraps
 
 from django.contrib.auth.views import redirect_to_login
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
-from django.urls import path
+from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
@@ -23,6 +23,7 @@ from routing.models import Queue
 
 from .. import charts, reports
 from ..actions import supervision
+from ..errors import ServiceError
 
 CSV_TABLES = ("by_day", "daily", "by_queue", "times", "waits", "ratings", "agents")
 
@@ -97,6 +98,7 @@ def _minutes(seconds: float | None) -> float | None:
 
 def _charts(data: dict) -> dict:
     days = [row["day"].isoformat() for row in data["by_day"]]
+    empty = _("No data in this range.")
     times = data["times"]["queues"]
     return {
         "by_day": charts.line_chart(
@@ -108,6 +110,7 @@ def _charts(data: dict) -> dict:
                 (_("Abandoned"), [row["abandoned"] for row in data["by_day"]]),
                 (_("Closed"), [row["closed"] for row in data["by_day"]]),
             ],
+            empty=empty,
         ),
         "by_queue": charts.bar_chart(
             _("Conversations by queue"),
@@ -117,6 +120,7 @@ def _charts(data: dict) -> dict:
                 (_("Answered"), [row["answered"] for row in data["by_queue"]]),
                 (_("Abandoned"), [row["abandoned"] for row in data["by_queue"]]),
             ],
+            empty=empty,
         ),
         "times": charts.bar_chart(
             _("Response and resolution times (minutes)"),
@@ -127,21 +131,25 @@ def _charts(data: dict) -> dict:
                 (_("Resolution, median"), [_minutes(row["resolution"]["median"]) for row in times]),
                 (_("Resolution, 90%"), [_minutes(row["resolution"]["p90"]) for row in times]),
             ],
+            empty=empty,
         ),
         "waits": charts.bar_chart(
             _("Waiting time before an agent joined"),
             [row["bucket"] for row in data["waits"]],
             [(_("Conversations"), [row["count"] for row in data["waits"]])],
+            empty=empty,
         ),
         "ratings": charts.bar_chart(
             _("Ratings"),
             [f"{row['score']} ★" for row in data["ratings"]["scores"]],
             [(_("Ratings"), [row["count"] for row in data["ratings"]["scores"]])],
+            empty=empty,
         ),
         "agents": charts.bar_chart(
             _("Conversations handled by agent"),
             [row["agent"] for row in data["agents"]],
             [(_("Handled"), [row["handled"] for row in data["agents"]])],
+            empty=empty,
         ),
     }
 
@@ -246,6 +254,18 @@ def dashboard_strings() -> dict[str, str]:
         "capacity": _("%(used)s of %(total)s"),
         "customer_role": _("Customer"),
         "system_role": _("System"),
+        "show": _("Conversations"),
+        "list_of_queue": _("Conversations in queue %(name)s"),
+        "list_of_agent": _("Conversations of %(name)s"),
+        "list_empty": _("No open, active or waiting conversations."),
+        "list_more": _("Only the first 100 are shown."),
+        "customer": _("Customer"),
+        "state": _("State"),
+        "agent": _("Agent"),
+        "since": _("In line since"),
+        "nobody": _("nobody yet"),
+        "note": _("Note"),
+        "choose_target": _("Choose an agent or a queue."),
     }
 
 
@@ -258,12 +278,33 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "supervisors/dashboard.html",
         {
             "ui_strings": dashboard_strings(),
-            "sv_config": {"socket_path": "/ws/supervisor/", "presences": ["available", "busy", "away", "offline"]},
+            "sv_config": {
+                "socket_path": "/ws/supervisor/",
+                "presences": ["available", "busy", "away", "offline"],
+                "list_url": reverse("supervisor-conversations"),
+            },
         },
     )
 
 
+@require_GET
+@never_cache
+def conversation_list(request: HttpRequest) -> HttpResponse:
+    """JSON for the dashboard: the non-closed conversations of ``?queue=<id>`` or ``?agent=<id>``."""
+    if not request.user.is_authenticated:
+        return JsonResponse({"type": "error", "code": "auth_required", "message": _("Sign in first.")}, status=401)
+    try:
+        data = supervision.conversation_list(
+            request.user.pk, queue_id=request.GET.get("queue"), agent_id=request.GET.get("agent")
+        )
+    except ServiceError as error:
+        status = 403 if error.code == "not_allowed" else 400
+        return JsonResponse({"type": "error", "code": error.code, "message": error.message}, status=status)
+    return JsonResponse(data)
+
+
 urlpatterns = [
     path("workspace/supervisor/", dashboard, name="supervisor-dashboard"),
+    path("workspace/supervisor/api/conversations/", conversation_list, name="supervisor-conversations"),
     path("workspace/reports/", reports_page, name="reports"),
 ]

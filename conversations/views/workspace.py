@@ -70,7 +70,7 @@ def _error(code: str, message: str) -> JsonResponse:
 
 
 def ui_strings() -> dict[str, str]:
-    """Every string workspace.js shows, translated into the request's language."""
+    """Every string the workspace's modules (static/workspace/) show, translated into the request's language."""
     return {
         "connected": _("Connected"),
         "connecting": _("Connecting…"),
@@ -100,6 +100,9 @@ def ui_strings() -> dict[str, str]:
         "new_assignment_body": _("%(name)s is waiting for your answer."),
         "customer_returned": _("Customer returned"),
         "customer_returned_body": _("%(name)s is back in a waiting conversation."),
+        "customer_ended": _("The customer ended the chat"),
+        "customer_ended_body": _("%(name)s ended the chat."),
+        "end_confirm_body": _("%(name)s will be told that the conversation has ended."),
         "returned_badge": _("Returned"),
         "open_conversation": _("Open"),
         "dismiss": _("Dismiss"),
@@ -146,6 +149,22 @@ def ui_strings() -> dict[str, str]:
         "older_failed": _("Earlier messages could not be loaded."),
         "customer_role": _("Customer"),
         "picked_elsewhere": _("Another agent picked this conversation first."),
+        "offer_title": _("New conversation offered"),
+        "offer_body": _("%(name)s is waiting. Accept to take the conversation."),
+        "offer_expires_in": _("%(seconds)s s left"),
+        "offer_expired": _("The offer expired; the conversation goes to another agent."),
+        "offer_withdrawn": _("The offer was withdrawn: the customer left or someone else took it."),
+        "accept": _("Accept"),
+        "decline": _("Decline"),
+        "away_offers_expired": _("You were set to Away"),
+        "away_offers_expired_body": _(
+            "%(count)s offers in a row expired without an answer. Set yourself Available when you are back."
+        ),
+        "presence_set_by": _("%(name)s set your presence to %(status)s."),
+        "presence_available": _("Available"),
+        "presence_busy": _("Busy"),
+        "presence_away": _("Away"),
+        "presence_offline": _("Offline"),
     }
 
 

@@ -19,12 +19,12 @@ from admin_center.readonly import ReadOnly
 from . import delivery
 from .models import Delivery
 
-ADMIN_CSS = {"all": ["admin_center/admin_center.css"]}
+ADMIN_CSS = {"all": ["admin_center/admin_center.css", "admin_center/webhooks.css"]}
 
 
 class WebhookEndpointForm(forms.ModelForm):
     events = forms.MultipleChoiceField(
-        label=_("events"),
+        label=_("Events"),
         choices=[(event, event) for event in webhook_validators.EVENTS],
         widget=forms.CheckboxSelectMultiple,
         required=False,
@@ -40,7 +40,6 @@ class WebhookEndpointForm(forms.ModelForm):
 class WebhookEndpointAdmin(admin.ModelAdmin):
     form = WebhookEndpointForm
     list_display = ["name", "url", "event_list", "enabled", "pending", "failed", "log"]
-    list_filter = ["enabled"]
     search_fields = ["name", "url"]
     actions = ["send_test_event"]
     fieldsets = [
@@ -50,8 +49,9 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
             {
                 "fields": ["secret"],
                 "description": _(
-                    "Every delivery carries the header Parley-Signature: t=<unix time>,v1=<hex HMAC-SHA256 of "
-                    '"<t>.<body>" with this secret>. Give the secret to the receiver; see docs/webhooks.md.'
+                    "Every delivery carries the header Parley-Signature: t=(unix time),v1=(hex HMAC-SHA256 of "
+                    "the time, a dot and the body, keyed with this secret). Give the secret to the receiver; "
+                    "docs/webhooks.md has an example that checks it."
                 ),
             },
         ),
@@ -109,7 +109,7 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
 @admin.register(Delivery)
 class DeliveryAdmin(ReadOnly, admin.ModelAdmin):
     list_display = ["created_at", "endpoint", "event_type", "status", "attempts", "last_status_code",
-                    "last_response_ms", "next_attempt_at", "delivered_at"]  # fmt: skip
+                    "last_response_ms"]  # fmt: skip
     list_filter = ["status", "event_type", "endpoint"]
     list_select_related = ["endpoint"]
     search_fields = ["event_id", "conversation_id"]
@@ -128,8 +128,8 @@ class DeliveryAdmin(ReadOnly, admin.ModelAdmin):
 
     @admin.display(description=_("body"))
     def document(self, row: Delivery) -> str:
-        """The JSON that was sent, indented (escaped by the admin: text, never HTML)."""
-        return json.dumps(json.loads(row.body), indent=2, ensure_ascii=False)
+        """The JSON that was sent, indented; escaped (text, never HTML)."""
+        return format_html("<pre>{}</pre>", json.dumps(json.loads(row.body), indent=2, ensure_ascii=False))
 
     @admin.action(description=_("Send again"), permissions=["resend"])
     def send_again(self, request, queryset):

@@ -34,9 +34,14 @@ from .models import Delivery
 logger = logging.getLogger("parley.webhooks")
 
 TIMEOUT_SECONDS = 10
-LEASE_SECONDS = 120  # longer than one attempt can take; a dead process's rows wait at most this long
 MAX_BACKOFF_SECONDS = 3600
 USER_AGENT = "Parley-Webhooks/1"
+
+
+def lease_seconds() -> float:
+    """How long a process holds the rows it took: longer than one attempt can take (the time-out), so
+    that a live process is never raced; a dead process's rows go out again after it."""
+    return max(settings.PARLEY_WEBHOOK_LEASE_SECONDS, TIMEOUT_SECONDS + 1)
 
 
 @dataclass(frozen=True)
@@ -73,7 +78,7 @@ def due(now: datetime | None = None):
         id__lt=OuterRef("id"),
     )
     return (
-        Delivery.objects.filter(status=Delivery.Status.PENDING, next_attempt_at__lte=now)
+        Delivery.objects.filter(status=Delivery.Status.PENDING, next_attempt_at__lte=now, endpoint__enabled=True)
         .filter(Q(leased_until__isnull=True) | Q(leased_until__lte=now))
         .exclude(Exists(earlier))
     )
@@ -91,7 +96,7 @@ def claim(limit: int, now: datetime | None = None) -> list[Job]:
         if not rows:
             return []
         Delivery.objects.filter(pk__in=[row.pk for row in rows]).update(
-            leased_until=now + timedelta(seconds=LEASE_SECONDS)
+            leased_until=now + timedelta(seconds=lease_seconds())
         )
     return [job_for(row) for row in rows]
 
@@ -224,7 +229,7 @@ def send_test_event(endpoint: WebhookEndpoint) -> tuple[Delivery, Outcome]:
         created_at=now,
         next_attempt_at=now,
         retry_until=now,  # a test is tried once
-        leased_until=now + timedelta(seconds=LEASE_SECONDS),
+        leased_until=now + timedelta(seconds=lease_seconds()),
     )
     data = {"endpoint": endpoint.name, "test": True}
     delivery.body = document.encode(delivery.event_id, delivery.event_type, now, data)

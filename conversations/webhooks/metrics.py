@@ -2,19 +2,11 @@
 
 from __future__ import annotations
 
-try:
-    from .. import metrics as server_metrics
-except ImportError:  # the metrics module is optional for this package
-    server_metrics = None
+from .. import metrics as server_metrics
 
 
 def attempted(event_type: str, ok: bool, gave_up: bool) -> None:
-    """One delivery attempt finished: delivered, failed for now, or failed for good."""
-    if server_metrics is None:
-        return
-    deliveries = getattr(server_metrics, "WEBHOOK_DELIVERIES", None)
-    failures = getattr(server_metrics, "WEBHOOK_FAILURES", None)
-    if deliveries is not None:
-        deliveries.labels(outcome="delivered" if ok else "failed").inc()
-    if failures is not None and gave_up:
-        failures.inc()
+    """One delivery attempt finished: delivered, failed for now, or failed for good (``gave_up``)."""
+    server_metrics.WEBHOOK_DELIVERIES.labels(outcome="delivered" if ok else "failed").inc()
+    if gave_up:
+        server_metrics.WEBHOOK_FAILURES.inc()

@@ -53,4 +53,4 @@ class Delivery(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.event_type} → {self.endpoint_id} ({self.status})"
+        return f"{self.event_type} → {self.endpoint.name} ({self.get_status_display()})"

@@ -74,3 +74,10 @@ def write(event_type: str, conversation_id, data: dict, endpoint_ids) -> uuid.UU
     with connection.cursor() as cursor:
         cursor.execute(_insert_sql(connection.vendor, len(endpoint_ids)), params)
     return event_id
+
+
+def forget(conversation_ids) -> int:
+    """Delete the events of these conversations, whatever their status (erasure and retention: the
+    delivery log must not keep what was deleted elsewhere). Returns how many."""
+    deleted, _ = Delivery.objects.filter(conversation_id__in=list(conversation_ids)).delete()
+    return deleted

@@ -21,5 +21,5 @@ export function readJson(id) {
 export function paintAvatar(node, name, seed) {
   node.textContent = initials(name);
   node.style.background = "hsl(" + hue(seed || name) + " 55% 92%)";
-  node.style.color = "hsl(" + hue(seed || name) + " 45% 32%)";
+  node.style.color = "hsl(" + hue(seed || name) + " 50% 26%)"; // 4.5:1 and more on its background
 }

@@ -134,7 +134,7 @@ export function earlierNode() {
   for (const conv of J.earlier.slice().reverse()) {
     const divider = el("div", "divider");
     divider.setAttribute("role", "separator");
-    divider.appendChild(el("span", "", fmt(C.T.earlier_conversation, { date: C.F.stamp(conv.created_at) })));
+    divider.appendChild(el("span", "", fmt(C.T.earlier_conversation, { date: C.F.fullDay(conv.created_at) })));
     box.appendChild(divider);
     for (const m of conv.messages) {
       const role = (m.sender && m.sender.role) || "system";
@@ -161,8 +161,9 @@ export function renderPanels({ ended }) {
   const S = C.S;
   const noConversation = !S.conv || ended;
   const showLeave = Boolean(J.leave) && !J.left;
-  const showSurvey = !showLeave && Boolean(J.survey) && !J.surveyDone && noConversation && C.client.ready;
-  const showRating = Boolean(J.ratingFor) && !showSurvey;
+  // the rating of the conversation that just ended comes before the survey of the next one
+  const showRating = Boolean(J.ratingFor) && !showLeave;
+  const showSurvey = !showLeave && !showRating && Boolean(J.survey) && !J.surveyDone && noConversation && C.client.ready;
   $("survey").hidden = !showSurvey;
   $("leave").hidden = !showLeave;
   $("left").hidden = !J.left;
@@ -170,8 +171,11 @@ export function renderPanels({ ended }) {
   if (showLeave || showSurvey || J.left) {
     $("composer").hidden = true;
     $("ended").hidden = true;
-    $("offline").hidden = true;
-    $("log").hidden = false;
+    // outside operating hours the offline notice stays, with the form below it
+    if (!(showLeave && J.leave.reason === "offline" && !$("offline").hidden)) {
+      $("offline").hidden = true;
+      $("log").hidden = false;
+    }
   }
   $("tray").hidden = !J.tray.length || $("composer").hidden;
   renderMenu();
@@ -317,6 +321,8 @@ function openLeave(reason, nextOpening, text) {
   if (J.left) return;
   J.leave = { reason, nextOpening };
   $("leave-title").textContent = reason === "offline" ? C.T.leave_title_offline : C.T.leave_title_busy;
+  // outside operating hours the offline notice above the form says it already
+  $("leave-title").hidden = reason === "offline" && !C.S.online;
   $("leave-when").textContent = nextOpening ? fmt(C.T.back_at, { when: C.F.stamp(nextOpening) }) : "";
   $("leave-when").hidden = !nextOpening;
   if (text && !$("leave-text").value) $("leave-text").value = text;

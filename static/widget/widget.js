@@ -10,7 +10,7 @@
  */
 import { Client, socketUrl } from "../parley/client.js";
 import { $, el as node, readJson } from "../parley/dom.js";
-import { fmt, formats, initials, pageLocale } from "../parley/format.js";
+import { fmt, formats, initials } from "../parley/format.js";
 import { Outbox } from "../parley/outbox.js";
 import { storage } from "../parley/storage.js";
 import { Thread } from "../parley/thread.js";
@@ -19,7 +19,9 @@ import * as journey from "./journey.js";
 
 const cfg = readJson("parley-config");
 const T = readJson("parley-strings");
-const F = formats(pageLocale(cfg.language, navigator.language));
+// The customer sees dates and times in the widget's language as such (the workspace uses the agent's
+// regional variant, see pageLocale).
+const F = formats(cfg.language);
 const els = {
   chat: $("chat"), log: $("log"), status: $("status"), statusText: $("status-text"), end: $("end"),
   minimize: $("minimize"), connection: $("connection"), typing: $("typing"), typingText: $("typing-text"),

@@ -9,9 +9,10 @@ import { F, HISTORY_PAGE, S, T, client, connected, store } from "./context.js";
 import { flushOutbox, hideCustomerTyping, restoreDraft, retryOutgoing, discardOutgoing, typing } from "./composer.js";
 import { renderList } from "./list.js";
 import { dropToastsFor, toast } from "./notify.js";
+import { confirmEnd, focusList, listButton, setView } from "./layout.js";
 import { loadPanel } from "./panel.js";
 import { markCurrentRead } from "./reads.js";
-import { conversationActions } from "./state.js";
+import { conversationActions, orderedIds } from "./state.js";
 
 /** The thread of a conversation (messages by seq + the outbox of replies not yet confirmed). */
 export function thread(id) {
@@ -45,7 +46,9 @@ export function select(id) {
   if (!t.loaded) openConversation(id);
   else resyncCurrent();
   loadPanel(id);
-  window.requestAnimationFrame(() => $("composer-input").focus());
+  setView("conversation");
+  // Focus stays where the agent is (the list entry), so that shortcuts such as ? keep working;
+  // / or a click puts it in the reply box.
 }
 
 export function restoreSelection() {
@@ -229,6 +232,11 @@ export function renderMessages(toBottom) {
     nodes.push(messageNode(msg, null));
   }
   for (const out of t.outbox.items()) nodes.push(messageNode(out, out));
+  if (t.endedLine) {
+    const line = el("li", "msg msg-system msg-local");
+    line.append(el("div", "bubble system-text", t.endedLine));
+    nodes.push(line);
+  }
   if (!nodes.length && t.loaded) nodes.push(el("li", "conv-empty", T.no_messages));
   list.replaceChildren(...nodes);
   $("history-mark").textContent = t.loaded && !t.hasMore && ordered.length ? T.start_of_history : t.loadingOlder ? T.load_older : "";
@@ -259,14 +267,38 @@ export function loadOlder() {
   );
 }
 
-/** One of the conversation's actions (set_waiting, resume, end, close) from its button or shortcut. */
+/** One of the conversation's actions (set_waiting, resume, end, close) from its button or shortcut.
+ * End asks first. Afterwards the transcript shows its end and focus goes where the work goes on:
+ * the reply box after Resume, the Close button after End, else the next conversation in the list. */
 export function act(type) {
   const id = S.currentId;
   const button = document.querySelector('#conversation [data-action="' + type + '"]');
   if (!id || !button || button.disabled || button.hidden) return;
+  if (type === "end") {
+    const conv = S.conversations.get(id);
+    confirmEnd(conv ? conv.customer.name : "", () => send(type, id, button));
+    return;
+  }
+  send(type, id, button);
+}
+
+function send(type, id, button) {
+  const ids = orderedIds(S.conversations).filter((other) => other !== id);
+  const at = orderedIds(S.conversations).indexOf(id);
+  const next = ids[Math.min(Math.max(at, 0), ids.length - 1)];
   button.disabled = true;
   client.request({ type, conversation_id: id }).then(
-    () => renderConversationHeader(),
+    () => {
+      if (type === "resume") dropToastsFor(id); // "is back" is old news once resumed
+      renderList();
+      if (id !== S.currentId) return;
+      renderConversationHeader();
+      renderMessages(true);
+      if (type === "resume") $("composer-input").focus();
+      else if (type === "end" && !$("act-close").hidden && !$("act-close").disabled) $("act-close").focus();
+      else if (listButton(next)) listButton(next).focus();
+      else focusList(id);
+    },
     (error) => {
       toast({ title: T.error, body: error.message, kind: "error" });
       renderConversationHeader();

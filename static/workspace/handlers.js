@@ -2,12 +2,14 @@
  * its handler here: update `S` (state.js declares it), then re-render the parts it touched. */
 
 import { $ } from "../parley/dom.js";
+import { fmt } from "../parley/format.js";
 import { S, T, client } from "./context.js";
-import { addMessages, forgetOtherThreads, renderConversationHeader, restoreSelection, resyncCurrent } from "./conversation.js";
+import { addMessages, forgetOtherThreads, renderConversationHeader, renderMessages, restoreSelection, resyncCurrent, select, thread } from "./conversation.js";
 import { failOutgoing, hideCustomerTyping, showCustomerTyping } from "./composer.js";
 import { renderList, renderQueue } from "./list.js";
 import { loadPanel } from "./panel.js";
-import { notifyAssigned, notifyReturned, toast } from "./notify.js";
+import { dropToastsFor, notifyAssigned, notifyReturned, toast } from "./notify.js";
+import { addOffer, dropOffer, replaceOffers } from "./offers.js";
 import { markRead } from "./reads.js";
 import { renderAll } from "./render.js";
 import { withMessage, withState } from "./state.js";
@@ -32,6 +34,7 @@ export const HANDLERS = {
     }
     S.conversations = fresh;
     S.queue = frame.queue;
+    replaceOffers(frame.offers);
     forgetOtherThreads();
     if (S.currentId && fresh.has(S.currentId)) S.currentState = fresh.get(S.currentId).state;
     else if (S.currentId && !frame.queue.some((q) => q.id === S.currentId)) S.currentState = "closed";
@@ -46,6 +49,12 @@ export const HANDLERS = {
     const isNew = !S.conversations.has(summary.id) && !S.knownIds.has(summary.id);
     S.conversations.set(summary.id, { ...(S.conversations.get(summary.id) || {}), ...summary });
     S.knownIds.add(summary.id);
+    if (summary.id === S.acceptedOffer) {
+      S.acceptedOffer = null;
+      renderList();
+      select(summary.id); // the agent accepted it a moment ago: open it
+      return;
+    }
     if (isNew) notifyAssigned(summary);
     renderList();
     if (summary.id === S.currentId) renderConversationHeader();
@@ -69,9 +78,18 @@ export const HANDLERS = {
     } else if (conv) {
       S.conversations.set(id, withState(conv, frame.state));
     }
+    // back to active: a "Customer returned" toast about it is old news
+    if (frame.state === "active") dropToastsFor(id);
+    const name = (frame.conversation && frame.conversation.customer.name) || (conv && conv.customer.name) || "";
+    if (frame.reason === "customer_ended") {
+      // the visitor ended a live chat: say so in a toast and at the end of the transcript
+      thread(id).endedLine = fmt(T.customer_ended_body, { name });
+      toast({ title: T.customer_ended, body: thread(id).endedLine, kind: "info" });
+    }
     if (id === S.currentId) {
       S.currentState = frame.state;
       renderConversationHeader();
+      renderMessages(true);
       loadPanel(S.currentId);
     }
     renderList();
@@ -136,6 +154,20 @@ export const HANDLERS = {
     if (S.agent) S.agent.presence = frame.status;
     $("presence").value = frame.status;
     renderPresence();
+    const status = T["presence_" + frame.status] || frame.status;
+    if (frame.reason === "offers_expired") {
+      toast({ title: T.away_offers_expired, body: fmt(T.away_offers_expired_body, { count: frame.missed_offers }), kind: "error" });
+    } else if (frame.by) {
+      toast({ title: fmt(T.presence_set_by, { name: frame.by.name, status }), kind: "info" });
+    }
+  },
+
+  offer(frame) {
+    addOffer(frame);
+  },
+
+  offer_withdrawn(frame) {
+    dropOffer(frame.conversation_id, frame.reason);
   },
 
   error(frame) {

@@ -3,6 +3,7 @@
 import { $ } from "../parley/dom.js";
 import { S, connected } from "./context.js";
 import { act, select } from "./conversation.js";
+import { confirmOpen } from "./layout.js";
 import { PRESENCES, orderedIds } from "./state.js";
 import { setPresence } from "./topbar.js";
 
@@ -26,6 +27,7 @@ export function toggleHelp(show) {
 
 export function onKey(event) {
   const typingInField = /^(TEXTAREA|INPUT|SELECT)$/.test(event.target.tagName);
+  if (confirmOpen()) return; // the End confirmation handles its own keys
   if (event.key === "Escape") {
     toggleHelp(false);
     const last = $("toasts").lastElementChild;

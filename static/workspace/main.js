@@ -21,6 +21,7 @@ import { act, loadOlder } from "./conversation.js";
 import { onComposerInput, submitReply } from "./composer.js";
 import { registerHandlers } from "./handlers.js";
 import { onKey, toggleHelp } from "./keyboard.js";
+import { wireLayout } from "./layout.js";
 import { renderList } from "./list.js";
 import { renderSound, setupPermissionPrompt, toggleSound } from "./notify.js";
 import { markCurrentRead } from "./reads.js";
@@ -28,6 +29,7 @@ import { renderAll } from "./render.js";
 import { setConnection, setPresence } from "./topbar.js";
 
 registerHandlers();
+wireLayout();
 client.onClose = () => {
   setConnection("reconnecting");
   renderAll();

@@ -110,7 +110,7 @@ export function toggleSound() {
   if (S.soundOn) beep([660]);
 }
 
-function desktopNotify(title, body, conversationId) {
+export function desktopNotify(title, body, conversationId) {
   if (!("Notification" in window) || Notification.permission !== "granted") return;
   if (document.visibilityState === "visible" && document.hasFocus()) return;
   try {

@@ -23,6 +23,9 @@ export const PRESENCES = ["available", "busy", "away", "offline"];
  * @property {number|null} customerTyping   timer hiding the customer's typing line
  * @property {string|null} panelFor         the conversation whose customer panel is loading/shown
  * @property {boolean} soundOn
+ * @property {Map<string, {conversation: object, expires_at: string}>} offers  conversation id -> an
+ *           offer waiting for the agent's accept or decline (offers.js)
+ * @property {string|null} acceptedOffer    the conversation just accepted: opened when "assigned" comes
  */
 
 /** @returns {WorkspaceState} */
@@ -42,7 +45,14 @@ export function createState({ capacity = { total: 0, used: 0 }, soundOn = false 
     customerTyping: null,
     panelFor: null,
     soundOn,
+    offers: new Map(),
+    acceptedOffer: null,
   };
+}
+
+/** Whole seconds left until `expiresAt` (an ISO time) at `now` (milliseconds), never below 0. */
+export function secondsLeft(expiresAt, now) {
+  return Math.max(0, Math.ceil((Date.parse(expiresAt) - now) / 1000));
 }
 
 /** The conversations of one list group, returning customers first, then by the customer's latest word. */

@@ -14,6 +14,7 @@ from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils import timezone
 
+from admin_center.authentication_admin import fingerprint_html
 from admin_center.config_io import ConfigError, export_configuration, import_configuration
 from admin_center.demo_keys import pem_pair
 from admin_center.models import ChatAuthenticationKey, ChatAuthenticationSetting
@@ -35,7 +36,11 @@ def ec_pem() -> str:
 
 
 def public_pem(private_key) -> str:
-    return private_key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+    return (
+        private_key.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
 
 
 @functools.cache
@@ -181,8 +186,9 @@ def test_the_admin_adds_a_setting_with_two_keys_and_shows_their_fingerprints_and
     ChatAuthenticationKey.objects.filter(kid="2026-10").update(last_used_at=timezone.now())
     page = client.get(reverse("admin:admin_center_chatauthenticationsetting_change", args=[setting.pk])).content
     page = page.decode()
-    assert display_fingerprint(pem_fingerprint(good_pem("a"))) in page
-    assert display_fingerprint(pem_fingerprint(ec_pem())) in page
+    assert fingerprint_html(pem_fingerprint(good_pem("a"))) in page
+    assert fingerprint_html(pem_fingerprint(ec_pem())) in page
+    assert display_fingerprint(pem_fingerprint(ec_pem())).startswith("SHA256:")
     assert "2026-10" in page and "2026-11" in page
 
 
@@ -216,7 +222,7 @@ def test_the_admin_shows_the_jwks_error_and_its_keys(client, ada):
     page = client.get(reverse("admin:admin_center_chatauthenticationsetting_change", args=[setting.pk])).content
     page = page.decode()
     assert "the URL could not be fetched: timed out" in page
-    assert "2026-11" in page and display_fingerprint("ab" * 32) in page
+    assert "2026-11" in page and fingerprint_html("ab" * 32) in page
     listing = client.get(reverse("admin:admin_center_chatauthenticationsetting_changelist")).content.decode()
     assert "Shop JWKS" in listing and "error" in listing
 

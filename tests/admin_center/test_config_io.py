@@ -113,6 +113,8 @@ def test_export_matches_the_document_without_passwords():
     del doc["agents"][0]["password"]
     widget = exported["chat_widgets"][0]
     assert widget.pop("color") == "#2563eb"
+    journey = {key: widget.pop(key) for key in ("pre_chat", "post_chat_survey", "email_notifications", "return_url")}
+    assert journey == {"pre_chat": None, "post_chat_survey": False, "email_notifications": False, "return_url": None}
     setting = exported["authentication_settings"][0]
     version_2 = {key: setting.pop(key) for key in ("keys", "jwks_url", "audience", "max_token_age_seconds")}
     assert version_2 == {"keys": [], "jwks_url": None, "audience": None, "max_token_age_seconds": 86400}
@@ -122,6 +124,7 @@ def test_export_matches_the_document_without_passwords():
     assert offers_and_timers == {"auto_accept": True, "offer_timeout_seconds": 120,
                                  "auto_close_seconds": {"open": None, "active": None, "waiting": 30 * 86400,
                                                         "wrap_up": None}}  # fmt: skip
+    assert exported.pop("webhooks") == []
     assert exported == doc
 
 

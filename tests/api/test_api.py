@@ -6,13 +6,16 @@ import uuid
 from datetime import timedelta
 
 import pytest
+from channels.db import database_sync_to_async
 from django.core.management import call_command
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
 from conversations.actions import lifecycle
-from conversations.models import Conversation, Message, Note, State
+from conversations.identity import visitor_token
+from conversations.models import Conversation, Customer, Message, Note, State
 from tests.api.conftest import client_for, write
+from tests.support import sockets
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -342,3 +345,18 @@ def test_an_agents_session_is_not_an_api_key(world, client):
 
 def test_the_state_filter_values_match_the_states(world):
     assert set(State.values) == {"open", "active", "waiting", "wrap_up", "closed"}
+
+
+async def test_a_message_posted_through_the_api_reaches_the_customers_widget_live(world):
+
+    visitor = await database_sync_to_async(lambda: visitor_token(Customer.objects.get(pk=world.carols.customer_id)))()
+    widget_socket, welcome = await sockets.customer(world.support, visitor=visitor)
+    assert welcome["conversation"]["id"] == str(world.carols.id)
+    client = await database_sync_to_async(client_for)(world.alice.user)
+    response = await database_sync_to_async(client.post)(
+        f"/api/v1/conversations/{world.carols.id}/messages/", {"client_id": "api-live", "text": "Hi!"}, format="json"
+    )
+    assert response.status_code == 201
+    frame = await widget_socket.expect("message")
+    assert frame["message"]["text"] == "Hi!" and frame["message"]["client_id"] == "api-live"
+    await widget_socket.communicator.disconnect()

@@ -3,8 +3,9 @@ the rating after the end, leaving a message with no agent online, downloading a 
 
 from __future__ import annotations
 
-import base64
 import json
+import struct
+import zlib
 from pathlib import Path
 
 import pytest
@@ -13,10 +14,22 @@ from tests.browser.conftest import sign_in_page, wait_connected
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-PNG = base64.b64decode(
-    "iVBORw0KGgoAAAANSUhEUgAAABAAAAAQCAYAAAAf8/9hAAAAKklEQVR42mNk+M9QzwAEjHAGSPM/BgYGBkYGBgYm"
-    "JgZGBpgBjKMGMAIAzHgE/ZHzJVYAAAAASUVORK5CYII="
-)
+
+def sample_png(width: int = 240, height: int = 150) -> bytes:
+    """A real PNG of a blue-to-green gradient, big enough to see in the screenshots."""
+    rows = b"".join(
+        b"\x00" + b"".join(bytes((30, 80 + 150 * x // width, 200 - 120 * y // height)) for x in range(width))
+        for y in range(height)
+    )
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b"")
+
+
+PNG = sample_png()
 SURVEY = [
     {"name": "name", "label": "Your name", "kind": "text", "required": True},
     {"name": "email", "label": "Email", "kind": "email", "required": True},
@@ -128,12 +141,17 @@ def test_survey_then_chat(journey, new_page, agent_socket):
     conversation_id = None
     for _ in range(5):
         frame = alice.expect("assigned")
-        if frame["conversation"].get("pre_chat", {}).get("name") == "Carol Survey":
+        if frame["conversation"]["customer"]["name"] == "Carol Survey":
             conversation_id = frame["conversation"]["id"]
             break
     assert conversation_id, "the agent did not get the survey's answers"
     opened = alice.request({"type": "open", "conversation_id": conversation_id})
     assert opened["conversation"]["messages"][0]["text"] == "My parcel is late"
+    assert opened["conversation"]["pre_chat"] == {
+        "name": "Carol Survey",
+        "email": "carol@example.com",
+        "topic": "Delivery",
+    }
     shot(page, "survey-then-chat")
 
 
@@ -167,7 +185,7 @@ def test_drag_a_png_and_the_agent_sees_the_preview(journey, new_page, agent_sock
     workspace.locator(f"li[data-id='{conversation_id}']").first.click()
     preview = workspace.locator(".message-list .attachment-image img")
     expect(preview).to_be_visible()
-    assert workspace.evaluate("(img) => img.naturalWidth", preview.element_handle()) == 16
+    assert workspace.evaluate("(img) => img.naturalWidth", preview.element_handle()) == 240
     shot(page, "attachment-sent")
     shot(workspace, "workspace-preview")
 
@@ -183,7 +201,7 @@ def test_rate_after_the_end(journey, new_page, agent_socket):
     conversation_id = None
     for _ in range(5):
         frame = alice.expect("assigned")
-        if frame["conversation"].get("pre_chat", {}).get("name") == "Rita Rating":
+        if frame["conversation"]["customer"]["name"] == "Rita Rating":
             conversation_id = frame["conversation"]["id"]
             break
     assert conversation_id
@@ -219,7 +237,8 @@ def test_leave_a_message_with_no_agent_online(journey, new_page):
     stored = (
         journey.shell(
             "from conversations.models import Conversation; "
-            "c = Conversation.objects.filter(widget__public_id='journey-nobody').select_related('customer').latest('created_at'); "
+            "c = Conversation.objects.filter(widget__public_id='journey-nobody')"
+            ".select_related('customer').latest('created_at'); "
             "print(c.left_message, c.customer.email)"
         )
         .strip()
@@ -246,3 +265,30 @@ def test_download_a_transcript(journey, new_page, agent_socket):
         page.locator("#menu-html").click()
     html = Path(info.value.path()).read_text()
     assert "Transcript &lt;please&gt;" in html
+
+
+def test_a_persistent_customer_sees_earlier_conversations_above_with_dividers(site, new_page, agent_socket):
+    from tests.browser.conftest import open_widget
+
+    alice = agent_socket("alice").available()
+    page = new_page()
+    page.goto(site.page("demo-persistent", sub="earlier-erin"))
+    chat = open_widget(page)
+    wait_connected(chat)
+    chat.locator("#input").fill("My first question")
+    chat.locator("#input").press("Enter")
+    first = alice.assigned_to("Earlier-Erin")
+    alice.reply(first, "Answered, thank you.")
+    assert alice.request({"type": "end", "conversation_id": first})["type"] == "ok"
+    expect(chat.locator(".msg-agent .bubble").last).to_have_text("Answered, thank you.")
+    chat.locator("#input").fill("A new question")
+    chat.locator("#input").press("Enter")
+    alice.assigned_to("Earlier-Erin")
+    page.reload()
+    chat = open_widget(page)
+    wait_connected(chat)
+    earlier = chat.locator(".earlier")
+    expect(earlier.locator(".divider").first).to_contain_text("Conversation of")
+    expect(earlier.locator(".bubble").first).to_have_text("My first question")
+    expect(chat.locator(".msg:not(.msg-earlier) .bubble").last).to_have_text("A new question")
+    shot(page, "earlier-conversations")

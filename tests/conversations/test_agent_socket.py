@@ -86,9 +86,11 @@ async def test_persistent_life_cycle_set_aside_return_resume_end():
     [summary] = welcome["conversations"]
     assert summary["id"] == conversation_id and summary["customer_returned"] is True
 
-    # an online agent is told at once
+    # merely connecting again (loading a page of the site) is not news; a message is, at once
     await customer.close()
     customer, _ = await sockets.customer(widget, token=token_for("dana"))
+    await agent.nothing("customer_returned")
+    await customer.request({"type": "send", "client_id": "c3", "text": "Hello again"})
     assert (await agent.expect("customer_returned"))["conversation_id"] == conversation_id
 
     assert (await agent.request({"type": "resume", "conversation_id": conversation_id}))["type"] == "ok"

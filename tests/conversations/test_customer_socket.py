@@ -394,3 +394,18 @@ async def test_a_message_during_wrap_up_starts_a_new_conversation():
     assert (await agent.request({"type": "close", "conversation_id": first}))["type"] == "ok"
     for socket in (again, client, agent):
         await socket.close()
+
+
+async def test_the_agent_learns_that_the_customer_ended_a_live_chat():
+    widget = await db(factories.make_setup)(wrap_up_seconds=600)
+    queue = await db(lambda: widget.workstream.queue)()
+    profile = await db(factories.make_agent)("alice", presence=Presence.AVAILABLE, queues=[queue])
+    agent, _ = await sockets.agent(profile)
+    client, _ = await sockets.customer(widget)
+    await client.request({"type": "send", "client_id": "c1", "text": "Never mind, found it"})
+    conversation_id = (await agent.expect("assigned"))["conversation"]["id"]
+    assert (await client.request({"type": "end"}))["type"] == "ok"
+    state = await agent.expect("state", state="wrap_up")
+    assert state["conversation_id"] == conversation_id and state["reason"] == "customer_ended"
+    await agent.close()
+    await client.close()

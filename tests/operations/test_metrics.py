@@ -112,6 +112,7 @@ async def test_queue_depth_and_longest_wait_come_from_the_database_in_one_query(
     await second.close()
 
 
+@pytest.mark.django_db
 def test_webhook_and_channel_layer_metrics_are_defined_for_their_owners_to_move():
     from conversations import metrics
     from conversations.webhooks import metrics as webhook_metrics

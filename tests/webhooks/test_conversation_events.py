@@ -138,3 +138,18 @@ def test_a_rating_is_an_event():
     ((kind, data),) = events()
     assert kind == "conversation.rated"
     assert (data["conversation_id"], data["score"], data["comment"]) == (str(conversation.id), 4, "Quick")
+
+
+def test_erasing_a_customer_deletes_their_events_from_the_delivery_log():
+    from conversations.actions import privacy
+
+    widget, alice, carol = setup()
+    subscribe()
+    messages.customer_message(carol, widget, client_id="c1", text="My address is …")
+    other = Customer.objects.create(name="Dave")
+    messages.customer_message(other, widget, client_id="d1", text="Hello")
+    counts = privacy.erase_customer(carol)
+    assert counts["webhook_deliveries"] >= 2
+    assert {json.loads(row.body)["data"]["conversation_id"] for row in Delivery.objects.all()} == {
+        str(other.conversations.get().id)
+    }

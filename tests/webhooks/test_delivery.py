@@ -218,3 +218,83 @@ def test_a_stale_subscription_cache_never_fails_the_change():
     with transaction.atomic():
         webhooks.emit("message.created", CONVERSATION, {"message": {}})
     assert Delivery.objects.count() == 0
+
+
+def test_an_event_taken_by_one_process_is_not_taken_by_another():
+    WebhookEndpoint.objects.create(name="CRM", url="https://crm.example.com/h", events=["message.created"])
+    emit_committed("message.created", CONVERSATION, {"n": 1})
+    emit_committed("message.created", OTHER_CONVERSATION, {"n": 2})
+    first = delivery.claim(10)
+    assert delivery.claim(10) == []  # leased to the first process
+    assert len(first) == 2
+
+
+def test_processes_claiming_at_the_same_moment_skip_each_others_rows():
+    """PostgreSQL: a row locked by another process's claim is skipped (SKIP LOCKED), not waited for."""
+    import threading
+
+    from django.db import connection as main_connection
+
+    if main_connection.vendor != "postgresql":
+        pytest.skip("SKIP LOCKED is PostgreSQL's; SQLite serves one process")
+    WebhookEndpoint.objects.create(name="CRM", url="https://crm.example.com/h", events=["message.created"])
+    emit_committed("message.created", CONVERSATION, {"n": 1})
+    emit_committed("message.created", OTHER_CONVERSATION, {"n": 2})
+    locked, release = threading.Event(), threading.Event()
+    held: list[int] = []
+
+    def other_process() -> None:
+        from django.db import connection as own
+
+        try:
+            with transaction.atomic():
+                rows = list(delivery.due().select_for_update(skip_locked=True).order_by("id")[:1])
+                held.extend(row.pk for row in rows)
+                locked.set()
+                release.wait(10)
+        finally:
+            own.close()
+
+    thread = threading.Thread(target=other_process)
+    thread.start()
+    try:
+        assert locked.wait(10)
+        taken = delivery.claim(10)
+    finally:
+        release.set()
+        thread.join()
+    assert len(taken) == 1 and taken[0].delivery_id not in held
+
+
+async def test_deliveries_and_failures_are_counted_for_prometheus(receiver, settings):
+    from conversations import metrics
+
+    def value(counter, **labels) -> float:
+        return (counter.labels(**labels) if labels else counter)._value.get()
+
+    settings.PARLEY_WEBHOOK_RETRY_FOR = 0
+    before = (value(metrics.WEBHOOK_DELIVERIES, outcome="delivered"),
+              value(metrics.WEBHOOK_DELIVERIES, outcome="failed"), value(metrics.WEBHOOK_FAILURES))  # fmt: skip
+    receiver.respond = lambda document: 200 if document["data"]["n"] == 1 else 500
+    await database_sync_to_async(endpoint)(receiver.url)
+    await database_sync_to_async(emit_committed)("message.created", CONVERSATION, {"n": 1})
+    await database_sync_to_async(emit_committed)("message.created", OTHER_CONVERSATION, {"n": 2})
+    await Dispatcher().drain()
+    after = (value(metrics.WEBHOOK_DELIVERIES, outcome="delivered"),
+             value(metrics.WEBHOOK_DELIVERIES, outcome="failed"), value(metrics.WEBHOOK_FAILURES))  # fmt: skip
+    assert [b - a for a, b in zip(before, after, strict=True)] == [1, 1, 1]
+
+
+async def test_events_of_a_disabled_endpoint_wait_until_it_is_enabled_again(receiver):
+    hook = await database_sync_to_async(endpoint)(receiver.url)
+    await database_sync_to_async(emit_committed)("message.created", CONVERSATION, {"n": 1})
+    hook.enabled = False
+    await database_sync_to_async(hook.save)()
+    await database_sync_to_async(emit_committed)("message.created", CONVERSATION, {"n": 2})  # not written
+    await Dispatcher().drain()
+    assert receiver.requests == []
+    hook.enabled = True
+    await database_sync_to_async(hook.save)()
+    await Dispatcher().drain()
+    receiver.wait_for(1)
+    assert [d["data"]["n"] for d in receiver.documents()] == [1]

@@ -9,6 +9,7 @@ import sys
 from django.core.management.base import BaseCommand, CommandError
 
 from admin_center.config_io import SECTIONS, ConfigError, import_configuration
+from admin_center.config_plan import plan_configuration
 
 
 def _operator() -> str:
@@ -30,6 +31,12 @@ class Command(BaseCommand):
     def add_arguments(self, parser) -> None:
         parser.add_argument("file", help="JSON file to import, or '-' for standard input")
         parser.add_argument(
+            "--dry-run",
+            action="store_true",
+            help="Print what would be created, changed and left alone (per object and field, secrets masked) "
+            "and change nothing. Exit status 0: nothing would change; 2: changes are pending; 1: problems.",
+        )
+        parser.add_argument(
             "--allow-staff",
             action="store_true",
             help="Allow the document to set the passwords of staff and superuser accounts (refused otherwise).",
@@ -48,6 +55,9 @@ class Command(BaseCommand):
             document = json.loads(text)
         except json.JSONDecodeError as error:
             raise CommandError(f"{file}: not valid JSON: {error}") from None
+        if options.get("dry_run"):
+            self._dry_run(document, file, options.get("allow_staff", False))
+            return
         try:
             report = import_configuration(
                 document,
@@ -64,3 +74,16 @@ class Command(BaseCommand):
                 f"{section}: {report.created[section]} created, {report.updated[section]} updated, "
                 f"{report.unchanged[section]} unchanged"
             )
+
+    def _dry_run(self, document, file: str, allow_staff: bool) -> None:
+        try:
+            plan = plan_configuration(document, allow_staff=allow_staff)
+        except ConfigError as error:
+            for problem in error.problems:
+                self.stderr.write(problem)
+            raise CommandError(f"{len(error.problems)} problem(s); nothing would be changed.") from None
+        for line in plan.lines():
+            self.stdout.write(line)
+        if plan.pending:
+            self.stdout.flush()
+            raise SystemExit(2)  # changes pending (docs/configuration.md "Plan before apply")
