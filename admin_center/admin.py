@@ -7,7 +7,14 @@ from django.utils.translation import gettext_lazy as _
 
 from admin_center.authentication_admin import ChatAuthenticationSettingAdmin
 from admin_center.forms import ChatWidgetForm, OperatingHoursForm, WorkstreamForm
-from admin_center.models import ChatAuthenticationSetting, ChatWidget, ConfigurationImport, OperatingHours, Workstream
+from admin_center.models import (
+    ChatAuthenticationSetting,
+    ChatWidget,
+    ConfigurationImport,
+    OperatingHours,
+    QuickReply,
+    Workstream,
+)
 from admin_center.readonly import ReadOnly
 
 ADMIN_MEDIA = {"css": {"all": ["admin_center/admin_center.css"]}}
@@ -48,6 +55,18 @@ class WorkstreamAdmin(admin.ModelAdmin):
                 ),
             },
         ),
+        (
+            _("Routing rules"),
+            {
+                "fields": ["routing_rules"],
+                "description": _(
+                    "Ordered rules that send a new conversation to another queue by what the website signed "
+                    '(context.<key>) or what the customer answered (pre_chat.<field>), e.g. [{"when": '
+                    '{"context.tier": "gold"}, "queue": "VIP"}]. The first rule whose every condition holds wins; '
+                    "no match keeps the queue above. Each rule needs a condition and an existing queue."
+                ),
+            },
+        ),
         (_("Timing"), {"fields": ["auto_close_after_inactivity_seconds", "wrap_up_seconds"]}),
         (
             _("Auto-close per state"),
@@ -80,7 +99,7 @@ class ChatWidgetAdmin(admin.ModelAdmin):
     fieldsets = [
         (None, {"fields": ["name", "public_id", "enabled"]}),
         (_("Chat"), {"fields": ["workstream", "authentication", "allowed_origins"]}),
-        (_("Appearance"), {"fields": ["title", "language", "color"]}),
+        (_("Appearance"), {"fields": ["title", "language", "color", "logo_url"]}),
         (
             _("System messages"),
             {
@@ -93,6 +112,8 @@ class ChatWidgetAdmin(admin.ModelAdmin):
                     "message_conversation_ended",
                     "message_rate_conversation",
                     "message_no_agent_available",
+                    "message_transferred",
+                    "message_agent_disconnected",
                 ],
             },
         ),
@@ -153,3 +174,28 @@ class ConfigurationImportAdmin(ReadOnly, admin.ModelAdmin):
     list_display = ("created_at", "imported_by", "source", "allow_staff")
     readonly_fields = ("created_at", "imported_by", "source", "allow_staff", "summary")
 
+
+
+@admin.register(QuickReply)
+class QuickReplyAdmin(admin.ModelAdmin):
+    """Prepared answers agents insert in the workspace by typing / and the shortcut (docs/agents.md)."""
+
+    list_display = ["title", "shortcut_label", "language", "queue_names"]
+    list_filter = ["language", "queues"]
+    search_fields = ["title", "shortcut", "text"]
+    filter_horizontal = ["queues"]
+    fields = ["title", "shortcut", "language", "text", "queues"]
+
+    class Media:
+        css = ADMIN_MEDIA["css"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("queues")
+
+    @admin.display(description=_("shortcut"), ordering="shortcut")
+    def shortcut_label(self, reply: QuickReply) -> str:
+        return f"/{reply.shortcut}"
+
+    @admin.display(description=_("queues"))
+    def queue_names(self, reply: QuickReply) -> str:
+        return ", ".join(queue.name for queue in reply.queues.all()) or _("all agents")

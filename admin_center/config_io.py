@@ -30,13 +30,15 @@ from admin_center.models import (
     ChatWidget,
     ConfigurationImport,
     OperatingHours,
+    QuickReply,
     WebhookEndpoint,
     Workstream,
 )
 from routing.models import AgentProfile, Queue
 
 VERSION = 1
-SECTIONS = ("operating_hours", "authentication_settings", "agents", "queues", "workstreams", "chat_widgets", "webhooks")
+SECTIONS = ("operating_hours", "authentication_settings", "agents", "queues", "workstreams", "chat_widgets", "webhooks",
+            "quick_replies")  # fmt: skip
 
 # JSON key -> (accepted Python types, may be null). Keys listed in REQUIRED must be present.
 _STR, _BOOL, _INT, _LIST, _DICT = (str,), (bool,), (int,), (list,), (dict,)
@@ -83,6 +85,16 @@ REQUIRED["webhooks"] = ("name", "url")
 FIELDS["agents"].update({"supervisor": (_BOOL, False)})
 FIELDS["workstreams"].update({"auto_accept": (_BOOL, False), "offer_timeout_seconds": (_INT, False),
                               "auto_close_seconds": (_DICT, False)})  # fmt: skip
+# Agents working together (docs/agents.md): the agent's language, a workstream's ordered routing rules (queues
+# by name), and quick replies matched by ``title`` (``queues`` by name; empty: offered to every agent).
+FIELDS["agents"].update({"language": (_STR, False)})
+FIELDS["workstreams"].update({"routing_rules": (_LIST, False)})
+FIELDS["quick_replies"] = {"title": (_STR, False), "shortcut": (_STR, False), "language": (_STR, False),
+                           "text": (_STR, False), "queues": (_LIST, False)}  # fmt: skip
+REQUIRED["quick_replies"] = ("title", "shortcut", "text")
+# A widget's brand (docs/configuration.md): ``brand_color`` (#rrggbb; the older ``color`` key still
+# imports) and ``logo_url`` (null: no logo); ``language`` may be "auto", the visitor's.
+FIELDS["chat_widgets"].update({"brand_color": (_STR, False), "logo_url": (_STR, True)})
 
 
 class ConfigError(Exception):
@@ -325,6 +337,7 @@ class _Importer:
         if created:
             profile = AgentProfile(user=user, display_name=username)
         _assign(profile, {"display_name": item.get("name", profile.display_name), **item}, ("display_name", "capacity"))
+        _assign(profile, item, ("language",))
         changed = self._save("agents", path, username, profile, created)
         supervisor_changed = changed is not None and "supervisor" in item and _set_supervisor(user, item["supervisor"])
         if changed is False and (password_changed or supervisor_changed):
@@ -352,7 +365,7 @@ class _Importer:
         workstream, created = _find(Workstream, name=item["name"])
         _assign(workstream, item, ("persistent", "same_agent", "distribution", "capacity_units",
                                    "auto_close_after_inactivity_seconds", "wrap_up_seconds"))  # fmt: skip
-        _assign(workstream, item, ("auto_accept", "offer_timeout_seconds"))
+        _assign(workstream, item, ("auto_accept", "offer_timeout_seconds", "routing_rules"))
         if "auto_close_seconds" in item:
             timers = item["auto_close_seconds"]
             try:
@@ -368,6 +381,10 @@ class _Importer:
         widget, created = _find(ChatWidget, public_id=item["public_id"])
         _assign(widget, item, ("name", "allowed_origins", "title", "language", "color", "enabled", "messages"))
         _assign(widget, item, ("post_chat_survey", "email_notifications"))
+        if "brand_color" in item:
+            widget.color = item["brand_color"]
+        if "logo_url" in item:
+            widget.logo_url = item["logo_url"] or ""
         if "pre_chat" in item:
             widget.pre_chat = item["pre_chat"] or []
         if "return_url" in item:
@@ -377,6 +394,22 @@ class _Importer:
             widget.authentication = self._ref(path, "authentication", ChatAuthenticationSetting,
                                               "authentication_settings", item["authentication"])  # fmt: skip
         self._save("chat_widgets", path, item["public_id"], widget, created)
+
+    def _apply_quick_replies(self, path: str, item: dict) -> None:
+        reply, created = _find(QuickReply, title=item["title"])
+        _assign(reply, item, ("shortcut", "language", "text"))
+        if any(not isinstance(name, str) for name in item.get("queues", ())):
+            self._report("quick_replies", path, item["title"], {"queues": [_("expected a list of queue names")]})
+            return
+        queues = [self._ref(path, "queues", Queue, "queues", name) for name in item.get("queues", ())]
+        changed = self._save("quick_replies", path, item["title"], reply, created, count=False)
+        if changed is None:
+            return
+        if "queues" in item:
+            before = set(reply.queues.values_list("pk", flat=True))
+            reply.queues.set(queues)
+            changed = changed or before != {queue.pk for queue in queues}
+        self._count("quick_replies", created, changed)
 
     def _apply_webhooks(self, path: str, item: dict) -> None:
         endpoint, created = _find(WebhookEndpoint, name=item["name"])
@@ -402,6 +435,11 @@ class _Importer:
         if section == "workstreams":
             rules = validators.workstream_problems(persistent=obj.persistent, same_agent=obj.same_agent)
             rule_errors = {name: [message] for name, message in rules.items()}
+            if isinstance(obj.routing_rules, list):  # queues named by routing rules exist (imported above)
+                names = Queue.objects.values_list("name", flat=True)
+                unknown = validators.routing_rule_queue_problems(obj.routing_rules, names)
+                if unknown:
+                    rule_errors["routing_rules"] = unknown
         else:
             try:
                 obj.clean()
@@ -557,7 +595,7 @@ def export_configuration() -> dict:
         ],  # fmt: skip
         "agents": [
             {"username": a.user.get_username(), "name": a.display_name, "capacity": a.capacity,
-             "supervisor": a.user.pk in supervisors}
+             "supervisor": a.user.pk in supervisors, "language": a.language}
             for a in AgentProfile.objects.select_related("user").order_by("user__username")
         ],  # fmt: skip
         "queues": [
@@ -582,8 +620,14 @@ def export_configuration() -> dict:
                 "auto_accept": w.auto_accept,
                 "offer_timeout_seconds": w.offer_timeout_seconds,
                 "auto_close_seconds": validators.normalise_auto_close_seconds(w.auto_close_seconds or {}),
+                "routing_rules": w.routing_rules or [],
             }
             for w in Workstream.objects.select_related("queue").order_by("name")
+        ],  # fmt: skip
+        "quick_replies": [
+            {"title": r.title, "shortcut": r.shortcut, "language": r.language, "text": r.text,
+             "queues": sorted(q.name for q in r.queues.all())}
+            for r in QuickReply.objects.prefetch_related("queues").order_by("title")
         ],  # fmt: skip
         "webhooks": [
             {"name": w.name, "url": w.url, "events": w.events, "enabled": w.enabled}
@@ -599,6 +643,8 @@ def export_configuration() -> dict:
                 "title": c.title,
                 "language": c.language,
                 "color": c.color,
+                "brand_color": c.color,
+                "logo_url": c.logo_url or None,
                 "enabled": c.enabled,
                 "messages": c.messages,
                 "pre_chat": c.pre_chat or None,

@@ -12,6 +12,7 @@ import zoneinfo
 
 from django import forms
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from admin_center import validators
@@ -96,11 +97,18 @@ class WorkstreamForm(forms.ModelForm):
             "offer_timeout_seconds",
             "auto_close_after_inactivity_seconds",
             "wrap_up_seconds",
+            "routing_rules",
         ]
+        widgets = {"routing_rules": forms.Textarea(attrs={"rows": 6, "cols": 80, "class": "vLargeTextField"})}
         field_classes = {
             "auto_close_after_inactivity_seconds": DurationSecondsField,
             "wrap_up_seconds": DurationSecondsField,
         }
+
+    def clean_routing_rules(self):
+        """An empty box means no rules (the JSON field reads it as null)."""
+        rules = self.cleaned_data.get("routing_rules")
+        return [] if rules in (None, "") else rules
 
     auto_accept = forms.TypedChoiceField(
         label=_("When routing chooses an agent"),
@@ -156,11 +164,16 @@ MESSAGE_LABELS = {
     "conversation_ended": _("Conversation ended message"),
     "rate_conversation": _("Rating request message"),
     "no_agent_available": _("Nobody available message"),
+    "transferred": _("Transferred message"),
+    "agent_disconnected": _("Agent disconnected message"),
 }
 MESSAGE_HELP = {
     "queue_position": _("Use {position} for the number in line. Empty uses the default."),
     "average_wait_time": _("Use {minutes} for the wait in minutes. Empty uses the default."),
     "agent_joined": _("Use {agent} for the agent's name. Empty uses the default."),
+    "transferred": _(
+        "Use {agent} for the new agent's name (a transfer to a queue shows the default). Empty uses the default."
+    ),
 }
 
 DAY_LABELS = {
@@ -206,6 +219,33 @@ class LinesField(forms.CharField):
         return [line.strip() for line in (value or "").splitlines() if line.strip()]
 
 
+class BrandColourWidget(forms.TextInput):
+    """A colour picker (``<input type=color>``) followed by a live preview of the widget's header,
+    updated as the title, colour and logo change (static/admin_center/widget-preview.js)."""
+
+    input_type = "color"
+
+    class Media:
+        js = ["admin_center/widget-preview.js"]
+        css = {"all": ["admin_center/widget-preview.css"]}
+
+    def render(self, name, value, attrs=None, renderer=None):
+        picker = super().render(name, value, attrs, renderer)
+        preview = format_html(
+            '<div class="widget-preview" id="widget-preview" data-preview-for="{}" aria-hidden="true">'
+            '<div class="widget-preview-header"><span class="widget-preview-logo"></span>'
+            '<span class="widget-preview-text"><strong class="widget-preview-title"></strong>'
+            '<span class="widget-preview-status">{}</span></span></div>'
+            '<div class="widget-preview-body"><span class="widget-preview-bubble">{}</span></div></div>'
+            '<p class="help">{}</p>',
+            (attrs or {}).get("id", ""),
+            _("Online"),
+            _("Hello! Where is my order?"),
+            _("Preview: the header and a customer's message with this colour, title and logo."),
+        )
+        return picker + preview
+
+
 class ChatWidgetForm(forms.ModelForm):
     """Allowed origins one a line; each system-message override in a field of its own."""
 
@@ -228,6 +268,8 @@ class ChatWidgetForm(forms.ModelForm):
     )
     message_rate_conversation = _message_field("rate_conversation")
     message_no_agent_available = _message_field("no_agent_available")
+    message_transferred = _message_field("transferred")
+    message_agent_disconnected = _message_field("agent_disconnected")
 
     class Meta:
         model = ChatWidget
@@ -240,13 +282,17 @@ class ChatWidgetForm(forms.ModelForm):
             "title",
             "language",
             "color",
+            "logo_url",
             "enabled",
             "pre_chat",
             "post_chat_survey",
             "email_notifications",
             "return_url",
         ]
-        widgets = {"pre_chat": forms.Textarea(attrs={"rows": 8, "cols": 80, "class": "vLargeTextField"})}
+        widgets = {
+            "pre_chat": forms.Textarea(attrs={"rows": 8, "cols": 80, "class": "vLargeTextField"}),
+            "color": BrandColourWidget(),
+        }
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -325,3 +371,4 @@ def _route(errors: ValidationError, model_field: str, prefix: str, keys) -> Vali
             target = f"{prefix}{key}" if key in keys else NON_FIELD_ERRORS
             routed.setdefault(target, []).append(ValidationError(message))
     return ValidationError(routed)
+

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from datetime import UTC, date, datetime, time, timedelta
 
 from django.core.exceptions import ValidationError
-from django.core.validators import MinValueValidator
+from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -370,6 +370,7 @@ class ChatWidget(models.Model):
     class Language(models.TextChoices):
         EN = "en", "English"
         RU = "ru", "Русский"
+        AUTO = "auto", _("The visitor's (page or browser language, English or Russian)")
 
     public_id = models.SlugField(
         _("public id"),
@@ -397,7 +398,22 @@ class ChatWidget(models.Model):
     )
     title = models.CharField(_("title"), max_length=100, default="Chat with us")
     language = models.CharField(_("language"), max_length=5, choices=Language.choices, default=Language.EN)
-    color = models.CharField(_("accent colour"), max_length=7, default="#2563eb")
+    color = models.CharField(
+        _("brand colour"),
+        max_length=7,
+        default="#2563eb",
+        validators=[RegexValidator(r"^#[0-9a-fA-F]{6}$", _("A colour as #rrggbb, for example #2563eb."))],
+        help_text=_(
+            "The header, your customer's bubbles and the launcher; text on it turns white or black to stay readable."
+        ),
+    )
+    logo_url = models.URLField(
+        _("logo address"),
+        max_length=500,
+        blank=True,
+        default="",
+        help_text=_("An https address of a square image (at least 80 × 80 px) shown in the widget's header."),
+    )
     enabled = models.BooleanField(_("enabled"), default=True)
     messages = models.JSONField(
         _("system messages"),

@@ -214,6 +214,20 @@ if PARLEY_BENCHMARK_ROUTES or sys.argv[1:2] in (["chat_benchmark"], ["routing_be
 PARLEY_TIMERS_ENABLED = env.bool("PARLEY_TIMERS_ENABLED", default=True)
 # Closed conversations are deleted this many days after they closed (timer sweep); 0 keeps them forever.
 PARLEY_RETENTION_DAYS = env.int("PARLEY_RETENTION_DAYS", default=0)
+# --- Hardening (issue 18, docs/security.md "Limits") ---
+# Frames of any other kind than `send` (sync, history, typing, ...) per second per socket, and the bucket.
+PARLEY_FRAME_RATE = env.float("PARLEY_FRAME_RATE", default=10)
+PARLEY_FRAME_BURST = env.int("PARLEY_FRAME_BURST", default=40)
+# Workspace and supervisor sockets per client IP address, counted apart from widget sockets; 0 = no limit.
+PARLEY_MAX_AGENT_SOCKETS_PER_IP = env.int("PARLEY_MAX_AGENT_SOCKETS_PER_IP", default=50)
+# New conversations per hour started from one IP address, and per widget (anonymous abuse); 0 = no limit.
+PARLEY_NEW_CONVERSATIONS_PER_IP_HOUR = env.int("PARLEY_NEW_CONVERSATIONS_PER_IP_HOUR", default=30)
+PARLEY_NEW_CONVERSATIONS_PER_WIDGET_HOUR = env.int("PARLEY_NEW_CONVERSATIONS_PER_WIDGET_HOUR", default=1000)
+# Anonymous visitors without any conversation are deleted this many seconds after they were last seen.
+PARLEY_VISITOR_IDLE_SECONDS = env.int("PARLEY_VISITOR_IDLE_SECONDS", default=24 * 3600)
+# The benchmark routes (bench/) answer only loopback clients that send `Authorization: Bearer <token>`;
+# with no token set they answer nobody.
+PARLEY_BENCHMARK_TOKEN = env.str("PARLEY_BENCHMARK_TOKEN", default="")
 # Where `setup_demo` keeps the demo website's RSA key pair (generated once; admin_center/demo_keys.py).
 PARLEY_DEMO_KEY_DIR = Path(env.str("PARLEY_DEMO_KEY_DIR", default=str(BASE_DIR / ".demo")))
 

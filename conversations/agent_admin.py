@@ -35,7 +35,7 @@ class AgentProfileForm(forms.ModelForm):
 
     class Meta:
         model = AgentProfile
-        fields = ["display_name", "capacity", "presence"]
+        fields = ["display_name", "capacity", "presence", "language"]
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -43,6 +43,10 @@ class AgentProfileForm(forms.ModelForm):
         self._stored = {"presence": self.instance.presence, "capacity": self.instance.capacity}
         if self.instance.pk is not None:
             self.fields["queues"].initial = list(self.instance.queues.all())
+        self.fields["language"].required = False  # left out: the agent keeps theirs (English for a new one)
+
+    def clean_language(self) -> str:
+        return self.cleaned_data.get("language") or self.instance.language or "en"
 
     def save(self, commit: bool = True):
         self.instance.presence = self._stored["presence"]
@@ -97,6 +101,7 @@ class AgentProfileAdmin(admin.ModelAdmin):
     fields = [
         "user",
         "display_name",
+        "language",
         "capacity",
         "presence",
         "queues",

@@ -13,3 +13,8 @@ class ConversationsConfig(AppConfig):
         # A deleted attachment (retention, a customer's erasure, the sweep of unattached uploads) takes
         # its stored file with it.
         post_delete.connect(delete_stored_file, sender=Attachment, dispatch_uid="parley.attachment-file")
+
+        from . import signals
+
+        # Sockets close when the access that opened them ends (users, widgets, authentication settings).
+        signals.connect()

@@ -60,6 +60,11 @@ def watch_group(conversation_id: Any) -> str:
     return f"watch.{conversation_id}"
 
 
+def user_group(user_id: Any) -> str:
+    """Every workspace and supervisor socket signed in as one Django user (closed when their access ends)."""
+    return f"user.{user_id}"
+
+
 _local = threading.local()
 
 
@@ -232,6 +237,11 @@ def memberships_changed(agent_id: Any) -> None:
 
 def close_socket(channel_name: str, code: int) -> None:
     _deferred(channel_name, {"type": CLOSE, "code": code}, group=False)
+
+
+def close_user_sockets(user_id: Any, code: int) -> None:
+    """After commit: close every workspace and supervisor socket of the user with ``code``."""
+    _deferred(user_group(user_id), {"type": CLOSE, "code": code})
 
 
 def consult_joined(agent_id: Any, conversation_id: Any, frame: dict) -> None:

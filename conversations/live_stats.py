@@ -1,7 +1,9 @@
 """The supervisor dashboard's live figures (../shared/PROTOCOL.md "Supervisor socket"): QueueStats and
 AgentStats, computed by a fixed number of aggregate queries whatever the number of queues, agents and
-conversations (five: open conversations by queue, members by queue and presence, agents, assigned
-conversations by agent, pending offers by agent).
+conversations (six: the queues, conversations by queue and state, members by queue and presence, the
+agents, conversations by agent and state, pending offers by agent). The conversation and offer queries
+name the queues and agents they count, so that the database reads its indexes alone (a range per queue
+or agent and state) rather than every conversation's row.
 
 Each server process computes them at most once a second for all of its supervisor sockets together
 (``conversations/consumers/supervisor.py``), so the cost does not grow with the number of supervisors.
@@ -25,11 +27,14 @@ LIVE_STATES = (State.OPEN, State.ACTIVE, State.WAITING)
 def queue_stats(now: datetime | None = None) -> list[dict]:
     now = now or timezone.now()
     by_queue: dict[int, dict] = defaultdict(dict)
+    queues = list(Queue.objects.order_by("name").values_list("id", "name"))
+    # Naming the queues lets the database read the (queue, state, queued_at) index alone, a range per
+    # queue and state, instead of visiting every conversation's row.
     rows = (
-        Conversation.objects.filter(state__in=LIVE_STATES)
+        Conversation.objects.filter(queue_id__in=Queue.objects.values("id"), state__in=LIVE_STATES)
         .order_by()
         .values_list("queue_id", "state")
-        .annotate(count=Count("id"), oldest=Min("queued_at"))
+        .annotate(count=Count("queue_id"), oldest=Min("queued_at"))
     )
     for queue_id, state, count, oldest in rows:
         by_queue[queue_id][state] = (count, oldest)
@@ -42,7 +47,7 @@ def queue_stats(now: datetime | None = None) -> list[dict]:
     for queue_id, status, count in members:
         presence[queue_id][status] = count
     stats = []
-    for queue_id, name in Queue.objects.order_by("name").values_list("id", "name"):
+    for queue_id, name in queues:
         states = by_queue.get(queue_id, {})
         open_count, oldest = states.get(State.OPEN, (0, None))
         members_by_presence = presence.get(queue_id, {})
@@ -62,20 +67,28 @@ def queue_stats(now: datetime | None = None) -> list[dict]:
 
 
 def agent_stats() -> list[dict]:
+    agents = list(
+        AgentProfile.objects.order_by("display_name", "id").values_list(
+            "id", "display_name", "presence", "capacity", "used_capacity"
+        )
+    )
     assigned: dict[int, dict[str, int]] = defaultdict(dict)
+    # As for the queues: the (agent, state) index alone, a range per agent and state.
     rows = (
-        Conversation.objects.filter(state__in=(State.ACTIVE, State.WAITING), agent__isnull=False)
+        Conversation.objects.filter(
+            agent_id__in=AgentProfile.objects.values("id"), state__in=(State.ACTIVE, State.WAITING)
+        )
         .order_by()
         .values_list("agent_id", "state")
-        .annotate(count=Count("id"))
+        .annotate(count=Count("agent_id"))
     )
     for agent_id, state, count in rows:
         assigned[agent_id][state] = count
     offered = dict(
-        Offer.objects.filter(status=Offer.Status.PENDING).order_by().values_list("agent_id").annotate(count=Count("id"))
-    )
-    agents = AgentProfile.objects.order_by("display_name", "id").values_list(
-        "id", "display_name", "presence", "capacity", "used_capacity"
+        Offer.objects.filter(agent_id__in=AgentProfile.objects.values("id"), status=Offer.Status.PENDING)
+        .order_by()
+        .values_list("agent_id")
+        .annotate(count=Count("agent_id"))
     )
     return [
         {

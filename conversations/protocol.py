@@ -8,6 +8,7 @@ or refused frame. The consumers (``conversations/consumers``) only call these.
 from __future__ import annotations
 
 import json
+import re
 
 from django.conf import settings
 
@@ -110,12 +111,31 @@ def _has_lone_surrogate(frame: dict) -> bool:
     return False
 
 
+# An oversized frame is never parsed (tests/security/test_hardening.py): only its leading top-level members of
+# the simplest form, within the first PEEK_CHARS characters, are read to echo ``req`` / ``client_id``.
+PEEK_CHARS = 512
+_OBJECT_START = re.compile(r"\s*\{")
+_SIMPLE_MEMBER = re.compile(
+    r'\s*"([A-Za-z_]{1,32})"\s*:\s*(?:"([^"\\\x00-\x1f]{0,128})"|(-?\d{1,18})|true|false|null)\s*,'
+)
+
+
 def _peek(text: str) -> dict | None:
-    """The ``req``/``client_id`` of an oversized frame, when it parses."""
-    if not _encodable(text):
+    """The ``req``/``client_id`` of an oversized frame, without parsing it: read from the members that open
+    the object (``{"type": "send", "req": "r1", ...``) as long as each is a plain string, integer, boolean or
+    null, within the first ``PEEK_CHARS`` characters; None when neither is found there."""
+    head = text[:PEEK_CHARS]
+    start = _OBJECT_START.match(head)
+    if start is None:
         return None
-    try:
-        frame = json.loads(text)
-    except (ValueError, RecursionError):
-        return None
-    return frame if isinstance(frame, dict) else None
+    found: dict = {}
+    position = start.end()
+    while (member := _SIMPLE_MEMBER.match(head, position)) is not None:
+        key, string, number = member.groups()
+        if key in ("req", "client_id") and key not in found:
+            if string is not None and _encodable(string):
+                found[key] = string
+            elif number is not None:
+                found[key] = int(number)
+        position = member.end()
+    return found or None

@@ -37,7 +37,7 @@ def eligible_agents(queue: Queue, units: int):
     """Members who may take a conversation needing ``units``, best first."""
     agents = (
         AgentProfile.objects.with_free_capacity()
-        .filter(queues=queue, presence=Presence.AVAILABLE)
+        .filter(queues=queue, presence=Presence.AVAILABLE, user__is_active=True)
         .filter(free__gte=units)
     )
     longest_idle = F("last_assigned_at").asc(nulls_first=True)

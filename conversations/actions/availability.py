@@ -25,7 +25,7 @@ def next_opening(queue, now=None) -> str | None:
 
 
 def agents_available(queue) -> bool:
-    return AgentProfile.objects.filter(queues=queue, presence=Presence.AVAILABLE).exists()
+    return AgentProfile.objects.filter(queues=queue, presence=Presence.AVAILABLE, user__is_active=True).exists()
 
 
 def welcome_fields(widget) -> dict:

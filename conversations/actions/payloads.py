@@ -166,7 +166,12 @@ def customer_welcome(widget, customer, conversation: Conversation | None, visito
 def customer_panel(agent: AgentProfile, conversation_id) -> dict:
     """The workspace's read-only customer panel for one of the agent's
     conversations: who the customer is and their earlier conversations."""
-    conversation = access.access_conversation_for_agent(agent, conversation_id)
+    return panel_for(access.access_conversation_for_agent(agent, conversation_id))
+
+
+def panel_for(conversation: Conversation) -> dict:
+    """The customer panel of a conversation the caller may read (its agent's, or a consultant's:
+    ``conversations.actions.reading.customer_panel``)."""
     customer = conversation.customer
     authentication = customer.authentication if customer.authentication_id else None
     earlier = (

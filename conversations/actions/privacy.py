@@ -14,14 +14,17 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from .. import events
-from ..models import Connection, Conversation, ConversationEvent, Customer, Message, Rating, State
+from ..models import Attachment, Connection, Conversation, ConversationEvent, Customer, Message, Rating, State
 from ..serializers import iso
 from ..webhooks import outbox as webhook_outbox
-from . import files
-from .lifecycle import close_by_system
+from . import access, files
+from .assignment import after_capacity_freed
+from .changes import change_state
+from .transitions import SYSTEM
 
 logger = logging.getLogger("parley.privacy")
 
@@ -93,32 +96,47 @@ def _conversation_export(conversation: Conversation) -> dict:
 
 
 def erase_customer(customer: Customer) -> dict:
-    """Delete one customer and everything stored about them.
+    """Delete one customer and everything stored about them, in one transaction.
 
-    Conversations that are still running are closed first through the
-    service layer (so agents get their capacity back and see the state
-    change), the customer's open sockets are closed (code 4403), then the
-    customer, their conversations, messages, transitions and connections are
-    deleted. Returns how many rows of each kind were deleted."""
-    for conversation_id in (
-        Conversation.objects.filter(customer=customer).exclude(state=State.CLOSED).values_list("id", flat=True)
-    ):
-        close_by_system(conversation_id, "customer_erased")
+    The customer's row and every one of their conversations are locked first (waiting for any action
+    that holds them: never skipped, so no conversation is deleted in the middle of a change). Conversations
+    that are still running are closed through ``change_state`` (so agents get their capacity back and see
+    the state change, and their queues are routed after the commit), the customer's open sockets are told
+    to close (code 4403, after the commit), then the customer and everything that hangs on them are
+    deleted: conversations, messages, notes, transitions, connections, ratings, survey answers, uploaded
+    files (their stored files go once the deletion is committed) and pending webhook deliveries. Nothing
+    about the customer is written to any log but their id, after success. Returns how many rows of each
+    kind were deleted."""
     with transaction.atomic():
+        locked = Customer.objects.select_for_update().filter(pk=customer.pk).first()
+        if locked is None:
+            return {"customers": 0}
+        conversations = list(
+            access.conversations().select_for_update(of=("self",)).filter(customer_id=locked.pk).order_by("pk")
+        )
+        for conversation in conversations:
+            if conversation.state != State.CLOSED:
+                change_state(conversation, State.CLOSED, SYSTEM, "customer_erased")
+                after_capacity_freed(conversation)
+        conversation_ids = [conversation.pk for conversation in conversations]
         counts = {
-            "conversations": Conversation.objects.filter(customer=customer).count(),
-            "messages": Message.objects.filter(conversation__customer=customer).count(),
-            "events": ConversationEvent.objects.filter(conversation__customer=customer).count(),
-            "connections": Connection.objects.filter(customer=customer).count(),
+            "conversations": len(conversation_ids),
+            "messages": Message.objects.filter(conversation_id__in=conversation_ids).count(),
+            "events": ConversationEvent.objects.filter(conversation_id__in=conversation_ids).count(),
+            "connections": Connection.objects.filter(customer_id=locked.pk).count(),
+            "files": Attachment.objects.filter(
+                Q(customer_id=locked.pk) | Q(conversation_id__in=conversation_ids)
+            ).count(),
         }
-        for channel_name in Connection.objects.filter(customer=customer).values_list("channel_name", flat=True):
+        for channel_name in Connection.objects.filter(customer_id=locked.pk).values_list("channel_name", flat=True):
             events.close_socket(channel_name, 4403)
-        customer_id = customer.pk
-        conversation_ids = list(Conversation.objects.filter(customer=customer).values_list("id", flat=True))
         counts["webhook_deliveries"] = webhook_outbox.forget(conversation_ids)
-        Customer.objects.filter(pk=customer_id).delete()
+        # Attachments one by one: each deletion takes its stored file with it (files.delete_stored_file).
+        for attachment in Attachment.objects.filter(Q(customer_id=locked.pk) | Q(conversation_id__in=conversation_ids)):
+            attachment.delete()
+        Customer.objects.filter(pk=locked.pk).delete()
         counts["customers"] = 1
-    logger.info("erased customer %s: %s", customer_id, counts)
+    logger.info("customer erased: %s %s", locked.pk, counts)
     return counts
 
 
@@ -139,3 +157,30 @@ def apply_retention(now: datetime | None = None) -> int:
         Conversation.objects.filter(pk__in=ids, state=State.CLOSED).delete()
         webhook_outbox.forget(ids)
     return len(ids)
+
+
+def expire_idle_visitors(now: datetime | None = None) -> int:
+    """Delete anonymous visitors (no authentication setting) who never started a conversation, have no open
+    socket and were last seen more than ``PARLEY_VISITOR_IDLE_SECONDS`` ago (timer sweep; in batches).
+    Returns how many were deleted."""
+    seconds = settings.PARLEY_VISITOR_IDLE_SECONDS
+    if not seconds or seconds <= 0:
+        return 0
+    cutoff = (now or timezone.now()) - timedelta(seconds=seconds)
+    idle = (
+        Customer.objects.filter(authentication__isnull=True, last_seen_at__lt=cutoff)
+        .exclude(pk__in=Conversation.objects.values("customer_id"))
+        .exclude(pk__in=Connection.objects.filter(customer__isnull=False).values("customer_id"))
+    )
+    ids = list(idle.values_list("pk", flat=True)[:1000])
+    if not ids:
+        return 0
+    with transaction.atomic():
+        deleted = (
+            Customer.objects.filter(pk__in=ids, authentication__isnull=True)
+            .exclude(pk__in=Conversation.objects.values("customer_id"))
+            .exclude(pk__in=Connection.objects.filter(customer__isnull=False).values("customer_id"))
+            .delete()[1]
+            .get(Customer._meta.label, 0)
+        )
+    return deleted

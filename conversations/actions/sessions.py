@@ -10,6 +10,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from admin_center.models import ChatWidget
 from routing.models import AgentProfile, Presence, Queue
 
 from .. import events
@@ -20,6 +21,11 @@ from .assignment import dispatch, dispatch_for_agent
 from .changes import announce_capacity
 
 CLOSE_TOO_MANY_SOCKETS = 4409
+# The socket's access ended: its user signed out, changed password or was deactivated; its customer was
+# erased; its widget was disabled (docs/protocol.md "Close codes").
+CLOSE_ACCESS_ENDED = 4403
+# The widget's allowed origins or authentication changed: reconnect, and the new settings decide.
+CLOSE_RECHECK = 1012
 
 
 def registered_sockets(ip: str) -> int:
@@ -195,3 +201,30 @@ def change_agent(agent: AgentProfile, *, presence: str, capacity: int, queue_ids
     if current != presence:
         set_presence(agent, presence)
     return agent
+
+
+def end_user_access(user_id) -> None:
+    """The user signed out, changed password, was deactivated or deleted: their open workspace and
+    supervisor sockets close (4403) after the change commits; a new socket needs a valid session of an
+    active user (the consumers' ``connect``)."""
+    events.close_user_sockets(user_id, CLOSE_ACCESS_ENDED)
+
+
+def widget_changed(widget_id, *, disabled: bool) -> int:
+    """The admin disabled a widget (its sockets close with 4403) or changed what it admits, its allowed
+    origins or its authentication (its sockets close with 1012: the client reconnects and the socket is
+    checked again against the new settings). Returns how many sockets are closed."""
+    code = CLOSE_ACCESS_ENDED if disabled else CLOSE_RECHECK
+    names = list(Connection.objects.filter(widget_id=widget_id).values_list("channel_name", flat=True))
+    for name in names:
+        events.close_socket(name, code)
+    return len(names)
+
+
+def authentication_changed(setting_id) -> int:
+    """The keys, issuer, audience or maximum token age of an authentication setting changed: the sockets
+    of its widgets reconnect (1012) so that their tokens are verified again."""
+    return sum(
+        widget_changed(widget_id, disabled=False)
+        for widget_id in ChatWidget.objects.filter(authentication_id=setting_id).values_list("pk", flat=True)
+    )

@@ -279,6 +279,7 @@ def transfer_targets(agent: AgentProfile, conversation_id) -> dict:
             "member": other.pk in members,
         }
         for other in AgentProfile.objects.exclude(presence=Presence.OFFLINE)
+        .filter(user__is_active=True)
         .exclude(pk=agent.pk)
         .order_by("display_name", "pk")
     ]

@@ -228,7 +228,6 @@ class ConversationMessages(ApiView):
         responses={
             201: OpenApiResponse(shapes.MessageSerializer, description="stored"),
             200: OpenApiResponse(shapes.MessageSerializer, description="this client_id was stored before"),
-            409: OpenApiResponse(shapes.ErrorSerializer, description="not an active conversation"),
             **ERRORS,
         },
     )

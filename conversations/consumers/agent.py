@@ -64,6 +64,7 @@ class AgentConsumer(FrameConsumer):
             return
         await self.accept()
         await self.join(events.agent_group(self.agent.id))
+        await self.join(events.user_group(self.agent.user_id))  # closed when the user's access ends
         welcome, queue_ids = await db(self._welcome_sync)()
         self.release_ip_slot()  # counted by its Connection row from now on
         for queue_id in queue_ids:

@@ -184,6 +184,7 @@ class SupervisorConsumer(FrameConsumer):
             await self.close()  # before accept: HTTP 403
             return
         await self.accept()
+        await self.join(events.user_group(self.user.pk))  # closed when the user's access ends
         figures = await hub().add(self)
         name = await db(supervision.supervisor_name)(self.user)
         await self.send_json(

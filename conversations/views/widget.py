@@ -52,12 +52,14 @@ def ui_strings() -> dict[str, str]:
         "online": _("We're online"),
         "offline": _("We're offline"),
         "waiting_agent": _("Waiting for an agent…"),
+        "queue_status": _("Number %(position)s in line"),
+        "no_agent_status": _("No agent is available right now"),
         "with_agent": _("Chatting with %(name)s"),
         "persistent_status": _("We'll reply here"),
         "persistent_info": _(
             "Your conversation stays open: close this window and come back any time; we'll reply here."
         ),
-        "welcome_live": _("Hi! Ask us anything. An agent will join you in a moment."),
+        "welcome_live": _("Hi! Ask us anything; an agent answers here as soon as one is free."),
         "placeholder": _("Write a message…"),
         "send": _("Send"),
         "sending": _("Sending…"),
@@ -115,17 +117,56 @@ def parent_origin(request: HttpRequest, widget: ChatWidget) -> str | None:
     return None
 
 
+def logo_origin(widget: ChatWidget) -> list[str]:
+    """The origin the widget's logo loads from (for img-src), if it is a plain http(s) origin."""
+    if not widget.logo_url:
+        return []
+    origin = normalise_origin(widget.logo_url)
+    return [origin] if origin and ORIGIN_RE.match(origin) else []
+
+
 def frame_policy(request: HttpRequest, widget: ChatWidget) -> str:
     """The frame's Content-Security-Policy: only the allowed sites may frame
     it and it loads nothing from other hosts."""
     host = request.get_host()
     socket_scheme = "wss" if request.is_secure() else "ws"
     ancestors = " ".join(["'self'", *allowed_parent_origins(widget)])
+    images = " ".join(["'self'", "data:", *logo_origin(widget)])
     return (
         f"frame-ancestors {ancestors}; default-src 'self'; script-src 'self'; style-src 'self'; "
-        f"img-src 'self' data:; connect-src 'self' {socket_scheme}://{host}; "
+        f"img-src {images}; connect-src 'self' {socket_scheme}://{host}; "
         "base-uri 'none'; form-action 'none'; object-src 'none'"
     )
+
+
+WIDGET_LANGUAGES = ("en", "ru")
+
+
+def widget_language(request: HttpRequest, widget: ChatWidget) -> str:
+    """The widget's language; for "auto" the visitor's: the embedding page's ``lang`` (the loader
+    passes it), else the browser's Accept-Language, among the supported ones, else English."""
+    if widget.language != ChatWidget.Language.AUTO:
+        return widget.language
+    page = request.GET.get("lang", "").strip().lower().replace("_", "-").split("-")[0]
+    if page in WIDGET_LANGUAGES:
+        return page
+    for entry in request.headers.get("Accept-Language", "").split(","):
+        code = entry.split(";")[0].strip().lower().split("-")[0]
+        if code in WIDGET_LANGUAGES:
+            return code
+    return "en"
+
+
+def readable_on(color: str) -> str:
+    """White or near-black text, whichever has the higher WCAG contrast on ``color`` (#rrggbb)."""
+
+    def channel(hex_pair: str) -> float:
+        c = int(hex_pair, 16) / 255
+        return c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4
+
+    r, g, b = (channel(color[i : i + 2]) for i in (1, 3, 5))
+    luminance = 0.2126 * r + 0.7152 * g + 0.0722 * b
+    return "#ffffff" if 1.05 / (luminance + 0.05) >= (luminance + 0.05) / 0.05 else "#111827"
 
 
 @require_GET
@@ -141,12 +182,15 @@ def frame(request: HttpRequest, public_id: str) -> HttpResponse:
         raise Http404("No such chat widget.")
     workstream = widget.workstream
     color = widget.color if COLOR_RE.match(widget.color or "") else DEFAULT_COLOR
-    with translation.override(widget.language):
+    language = widget_language(request, widget)
+    with translation.override(language):
         config = {
             "publicId": widget.public_id,
             "title": widget.title,
             "color": color,
-            "language": widget.language,
+            "onColor": readable_on(color),
+            "logoUrl": widget.logo_url if widget.logo_url.startswith(("https://", "http://")) else "",
+            "language": language,
             "mode": workstream.mode,
             "customerCanEnd": not workstream.persistent,
             "auth": widget.authentication is not None,
@@ -161,6 +205,7 @@ def frame(request: HttpRequest, public_id: str) -> HttpResponse:
             "widget/frame.html",
             {
                 "widget": widget,
+                "language": language,
                 "config": config,
                 "strings": {**ui_strings(), **journey_strings()},
                 "mode": workstream.mode,

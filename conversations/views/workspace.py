@@ -23,9 +23,10 @@ from django.views.decorators.http import require_GET
 
 from routing.models import AgentProfile, Presence
 
-from ..actions import payloads
+from ..actions import reading
 from ..errors import ServiceError
 from .journey_strings import journey_strings
+from .together_strings import together_strings
 
 HTTP_STATUS = {"not_found": 404, "not_allowed": 403, "auth_required": 401, "bad_request": 400}
 
@@ -178,11 +179,15 @@ def workspace(request: HttpRequest, agent: AgentProfile) -> HttpResponse:
         {
             "agent": agent,
             "presences": Presence.choices,
-            "ui_strings": {**ui_strings(), **journey_strings()},
+            "ui_strings": {**ui_strings(), **journey_strings(), **together_strings()},
             "max_text_chars": settings.PARLEY_MAX_TEXT_CHARS,
             "ws_config": {
                 "socket_path": "/ws/agent/",
                 "panel_url": reverse("workspace-customer", args=["00000000-0000-0000-0000-000000000000"]),
+                "earlier_url": reverse(
+                    "workspace-earlier",
+                    args=["00000000-0000-0000-0000-000000000000", "11111111-1111-1111-1111-111111111111"],
+                ),
                 "max_text_chars": settings.PARLEY_MAX_TEXT_CHARS,
                 "agent_id": str(agent.id),
                 "language": get_language(),
@@ -196,7 +201,19 @@ def workspace(request: HttpRequest, agent: AgentProfile) -> HttpResponse:
 @api_agent_required
 def customer_panel(request: HttpRequest, agent: AgentProfile, conversation_id: str) -> HttpResponse:
     try:
-        data = payloads.customer_panel(agent, conversation_id)
+        data = reading.customer_panel(agent, conversation_id)
+    except ServiceError as error:
+        return _error(error.code, error.message)
+    return JsonResponse(data)
+
+
+@require_GET
+@never_cache
+@api_agent_required
+def earlier_conversation(request: HttpRequest, agent: AgentProfile, conversation_id: str, other_id: str) -> HttpResponse:
+    """One of the customer's earlier conversations, read-only, opened from the customer panel."""
+    try:
+        data = reading.earlier_conversation(agent, conversation_id, other_id)
     except ServiceError as error:
         return _error(error.code, error.message)
     return JsonResponse(data)
@@ -205,4 +222,9 @@ def customer_panel(request: HttpRequest, agent: AgentProfile, conversation_id: s
 urlpatterns = [
     path("workspace/", workspace, name="workspace"),
     path("workspace/api/conversations/<str:conversation_id>/customer/", customer_panel, name="workspace-customer"),
+    path(
+        "workspace/api/conversations/<str:conversation_id>/earlier/<str:other_id>/",
+        earlier_conversation,
+        name="workspace-earlier",
+    ),
 ]

@@ -49,7 +49,9 @@
   panel.className = "panel";
   var frame = document.createElement("iframe");
   frame.title = "Chat";
-  frame.src = origin + "/widget/" + id + "/frame/?origin=" + encodeURIComponent(location.origin);
+  // the page's language, for a widget whose language is "the visitor's"
+  frame.src = origin + "/widget/" + id + "/frame/?origin=" + encodeURIComponent(location.origin) +
+    "&lang=" + encodeURIComponent(document.documentElement.lang || "");
   panel.appendChild(frame);
   var button = document.createElement("button");
   button.type = "button";

@@ -279,7 +279,7 @@ function onNotice(frame) {
   if (journey.onNotice(frame)) return;
   if (WAIT_NOTICES.includes(frame.code)) S.notices = S.notices.filter((n) => n.code !== frame.code);
   if (frame.code === "agent_joined") S.notices = S.notices.filter((n) => !WAIT_NOTICES.includes(n.code));
-  S.notices.push({ code: frame.code, text: String(frame.text || ""), afterSeq: S.thread.maxSeq });
+  S.notices.push({ code: frame.code, text: String(frame.text || ""), data: frame.data || {}, afterSeq: S.thread.maxSeq });
   announce(String(frame.text || ""));
   render("bottom");
 }
@@ -424,10 +424,17 @@ function render(scroll) {
 
   const earlier = journey.earlierNode();
   if (earlier) fragment.appendChild(earlier);
+  const ordered = S.thread.ordered();
+  const answered = ordered.some((m) => m.sender && m.sender.role === "agent");
   if (cfg.mode === "persistent") fragment.appendChild(node("div", "info", T.persistent_info));
-  else if ((!S.conv || S.thread.size === 0) && S.online) fragment.appendChild(node("div", "info", T.welcome_live));
+  else if (S.online && !answered && !(S.conv && S.conv.state === "closed")) {
+    // the greeting stays until the first reply
+    fragment.appendChild(node("div", "info", T.welcome_live));
+  }
+  // "Start of the conversation" only where a day line alone would not say it: history spanning days
+  const days = new Set(ordered.map((m) => F.weekdayDay(m.sent_at)));
   if (S.thread.hasMore) fragment.appendChild(node("div", "history-mark", T.load_older));
-  else if (S.thread.minSeq === 1) fragment.appendChild(node("div", "history-mark", T.start_of_history));
+  else if (S.thread.minSeq === 1 && days.size > 1) fragment.appendChild(node("div", "history-mark", T.start_of_history));
 
   let lastDay = null;
   let lastSender = null;
@@ -439,7 +446,7 @@ function render(scroll) {
       lastSender = null;
     }
   };
-  for (const m of S.thread.ordered()) {
+  for (const m of ordered) {
     flushNotices(m.seq - 1);
     const day = F.weekdayDay(m.sent_at);
     if (day !== lastDay) {
@@ -520,7 +527,7 @@ function renderChrome() {
     if (agentName && state === "active") text = fmt(T.with_agent, { name: agentName });
     else if (cfg.mode === "persistent") text = T.persistent_status;
     else if (state === "open") {
-      text = T.waiting_agent;
+      text = queuedStatus();
       dot = "waiting";
     } else if (ended) {
       text = T.ended;
@@ -557,8 +564,22 @@ function renderChrome() {
   journey.renderPanels({ ended });
 }
 
+/** What is true while the conversation waits in the queue: nobody available, the position, or waiting. */
+function queuedStatus() {
+  const latest = (code) => S.notices.filter((n) => n.code === code).pop();
+  if (latest("no_agent_available")) return T.no_agent_status;
+  const position = latest("queue_position");
+  if (position && position.data && position.data.position) return fmt(T.queue_status, { position: position.data.position });
+  return T.waiting_agent;
+}
+
+/** A hint above the reply box (a closed persistent conversation): a line of its own, never a clipped
+ * placeholder. */
 function showComposerHint(text) {
-  els.input.placeholder = text || T.placeholder;
+  const hint = $("composer-hint");
+  hint.textContent = text || "";
+  hint.hidden = !text;
+  els.input.placeholder = T.placeholder;
 }
 
 function showComposerError(text) {
@@ -583,13 +604,19 @@ function setConnection(state) {
 
 // --- wiring ------------------------------------------------------------------------------------------
 function applyTheme() {
-  const hex = cfg.color.slice(1);
-  const r = parseInt(hex.slice(0, 2), 16);
-  const g = parseInt(hex.slice(2, 4), 16);
-  const b = parseInt(hex.slice(4, 6), 16);
-  const light = 0.299 * r + 0.587 * g + 0.114 * b > 170;
+  // the brand colour, text on it in the colour with the better contrast (the server chose it)
   document.documentElement.style.setProperty("--accent", cfg.color);
-  document.documentElement.style.setProperty("--on-accent", light ? "#111827" : "#ffffff");
+  document.documentElement.style.setProperty("--on-accent", cfg.onColor || "#ffffff");
+  if (cfg.logoUrl) {
+    const logo = $("avatar-logo");
+    logo.addEventListener("error", () => {
+      logo.hidden = true;
+      els.avatar.classList.remove("has-logo");
+    });
+    logo.src = cfg.logoUrl;
+    logo.hidden = false;
+    els.avatar.classList.add("has-logo");
+  }
 }
 
 function loadOlder() {

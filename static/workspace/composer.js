@@ -9,6 +9,7 @@ import { renderMessages, thread } from "./conversation.js";
 import { renderList } from "./list.js";
 import { markCurrentRead } from "./reads.js";
 import { withMessage } from "./state.js";
+import { inNoteMode, submitNote } from "./together.js";
 
 export const typing = new TypingSender({
   send: (active) => (S.currentId ? client.send({ type: "typing", conversation_id: S.currentId, active }) : false),
@@ -25,6 +26,16 @@ export function submitReply() {
   const input = $("composer-input");
   const text = input.value.trim();
   if (!id || input.disabled) return;
+  if (inNoteMode(id)) {
+    // an internal note: only agents see it (together.js)
+    if (!text) return;
+    if (text.length > CONFIG.max_text_chars) {
+      $("composer-note").textContent = fmt(T.too_long, { max: CONFIG.max_text_chars });
+      return;
+    }
+    submitNote(id, text);
+    return;
+  }
   if (uploading()) {
     $("composer-note").textContent = T.wait_upload;
     return;
@@ -105,7 +116,7 @@ export function onComposerInput() {
   const id = S.currentId;
   if (!id) return;
   S.drafts.set(id, $("composer-input").value);
-  if ($("composer-input").disabled) return;
+  if ($("composer-input").disabled || inNoteMode(id)) return; // the customer never sees a note typed
   typing.input(true);
 }
 

@@ -13,6 +13,7 @@ import { confirmEnd, focusList, listButton, setView } from "./layout.js";
 import { loadPanel } from "./panel.js";
 import { markCurrentRead } from "./reads.js";
 import { conversationActions, orderedIds } from "./state.js";
+import { applySearch, keepNotes, listItems, noteNode, renderTogether, summaryOf } from "./together.js";
 
 /** The thread of a conversation (messages by seq + the outbox of replies not yet confirmed). */
 export function thread(id) {
@@ -26,13 +27,17 @@ export function thread(id) {
 }
 
 export function select(id) {
-  if (!S.conversations.has(id) && !S.queue.some((q) => q.id === id)) return;
+  if (!S.conversations.has(id) && !S.queue.some((q) => q.id === id) && !S.consulting.has(id)) return;
   if (S.currentId && S.currentId !== id) typing.stop();
   S.currentId = id;
   S.currentReassigned = false;
   store.set("current", id);
-  const conv = S.conversations.get(id);
+  const conv = S.conversations.get(id) || S.consulting.get(id);
   S.currentState = conv ? conv.state : "open";
+  if (S.search) {
+    S.search = "";
+    $("conv-search").value = "";
+  }
   if (conv && conv.customer_returned) S.attention.delete(id);
   dropToastsFor(id);
   $("empty-state").hidden = true;
@@ -62,8 +67,10 @@ function openConversation(id) {
       const t = thread(id);
       t.loaded = true;
       t.hasMore = answer.conversation.has_more;
-      const { messages, has_more: _hasMore, ...summary } = answer.conversation;
+      const { messages, has_more: _hasMore, notes, ...summary } = answer.conversation;
+      keepNotes(id, notes);
       if (S.conversations.has(id)) S.conversations.set(id, { ...S.conversations.get(id), ...summary });
+      if (S.consulting.has(id)) S.consulting.set(id, { ...S.consulting.get(id), ...summary });
       addMessages(id, messages);
       flushOutbox(id); // replies written here while the socket was down (a resend is harmless)
       if (id === S.currentId) {
@@ -83,7 +90,7 @@ export function resyncCurrent() {
   const id = S.currentId;
   const t = S.threads.get(id);
   if (!t || !t.loaded) {
-    if (S.conversations.has(id)) openConversation(id);
+    if (S.conversations.has(id) || S.consulting.has(id)) openConversation(id);
     return;
   }
   client.syncAll({ conversation_id: id }, t.maxSeq, (messages) => addMessages(id, messages)).then(
@@ -129,7 +136,7 @@ export function forgetOtherThreads() {
 export function renderConversationHeader() {
   const id = S.currentId;
   if (!id) return;
-  const conv = S.conversations.get(id) || S.queue.find((q) => q.id === id);
+  const conv = summaryOf(id);
   const state = S.currentState || (conv && conv.state) || "closed";
   if (conv) {
     $("conv-name").textContent = conv.customer.name;
@@ -167,9 +174,14 @@ export function renderConversationHeader() {
 
   if (!canWrite) hideCustomerTyping();
   $("composer-input").disabled = !canWrite;
+  if (canWrite && S.focusComposerFor === id) {
+    S.focusComposerFor = null;
+    $("composer-input").focus();
+  }
   $("send").disabled = !canWrite;
   $("composer").dataset.enabled = canWrite ? "true" : "false";
   $("composer-note").textContent = canWrite && !connected() ? T.composer_disabled_offline : "";
+  renderTogether(); // transfer, consult, notes (together.js)
 }
 
 /** The help text of each action button's tooltip while it is enabled. */
@@ -223,7 +235,11 @@ export function renderMessages(toBottom) {
   const nodes = [];
   let lastDay = "";
   const ordered = t.ordered();
-  for (const msg of ordered) {
+  for (const { kind, item: msg } of listItems(id, ordered)) {
+    if (kind === "note") {
+      nodes.push(noteNode(msg));
+      continue;
+    }
     const day = F.dayKey(msg.sent_at);
     if (day !== lastDay) {
       nodes.push(el("li", "day-mark", F.fullDay(msg.sent_at)));
@@ -240,6 +256,7 @@ export function renderMessages(toBottom) {
   if (!nodes.length && t.loaded) nodes.push(el("li", "conv-empty", T.no_messages));
   list.replaceChildren(...nodes);
   $("history-mark").textContent = t.loaded && !t.hasMore && ordered.length ? T.start_of_history : t.loadingOlder ? T.load_older : "";
+  applySearch();
   if (toBottom || nearBottom) box.scrollTop = box.scrollHeight;
 }
 
@@ -282,6 +299,13 @@ export function act(type) {
   send(type, id, button);
 }
 
+/** The reply box takes focus as soon as the conversation is writable (its "state" news may come
+ * after the action's answer). */
+function focusComposerWhenWritable(id) {
+  if (!$("composer-input").disabled) $("composer-input").focus();
+  else S.focusComposerFor = id;
+}
+
 function send(type, id, button) {
   const ids = orderedIds(S.conversations).filter((other) => other !== id);
   const at = orderedIds(S.conversations).indexOf(id);
@@ -294,7 +318,7 @@ function send(type, id, button) {
       if (id !== S.currentId) return;
       renderConversationHeader();
       renderMessages(true);
-      if (type === "resume") $("composer-input").focus();
+      if (type === "resume") focusComposerWhenWritable(id);
       else if (type === "end" && !$("act-close").hidden && !$("act-close").disabled) $("act-close").focus();
       else if (listButton(next)) listButton(next).focus();
       else focusList(id);

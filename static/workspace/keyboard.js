@@ -6,6 +6,8 @@ import { act, select } from "./conversation.js";
 import { confirmOpen } from "./layout.js";
 import { PRESENCES, orderedIds } from "./state.js";
 import { setPresence } from "./topbar.js";
+import { openPicker } from "./quickreplies.js";
+import { dialogOpen, onTogetherKey } from "./together.js";
 
 /** Alt+<key> -> conversation action. */
 const ACTION_KEYS = { KeyW: "set_waiting", KeyR: "resume", KeyE: "end", KeyC: "close" };
@@ -27,7 +29,7 @@ export function toggleHelp(show) {
 
 export function onKey(event) {
   const typingInField = /^(TEXTAREA|INPUT|SELECT)$/.test(event.target.tagName);
-  if (confirmOpen()) return; // the End confirmation handles its own keys
+  if (confirmOpen() || dialogOpen()) return; // the End confirmation and the dialogs handle their own keys
   if (event.key === "Escape") {
     toggleHelp(false);
     const last = $("toasts").lastElementChild;
@@ -35,7 +37,11 @@ export function onKey(event) {
     return;
   }
   if (event.altKey && !event.ctrlKey && !event.metaKey) {
-    if (ACTION_KEYS[event.code]) {
+    if (onTogetherKey(event)) return;
+    if (event.code === "KeyQ") {
+      event.preventDefault();
+      openPicker();
+    } else if (ACTION_KEYS[event.code]) {
       event.preventDefault();
       act(ACTION_KEYS[event.code]);
     } else if (event.code === "ArrowDown" || event.code === "ArrowUp") {

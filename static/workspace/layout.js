@@ -56,7 +56,7 @@ export function wireLayout() {
   togglePanel(false);
   $("panel-toggle").addEventListener("click", () => {
     togglePanel(true);
-    $("panel-close").focus();
+    window.requestAnimationFrame(() => $("panel-close").focus()); // once the drawer is visible
   });
   $("panel-close").addEventListener("click", () => {
     togglePanel(false);

@@ -24,12 +24,16 @@ import { onKey, toggleHelp } from "./keyboard.js";
 import { wireLayout } from "./layout.js";
 import { renderList } from "./list.js";
 import { renderSound, setupPermissionPrompt, toggleSound } from "./notify.js";
+import { wireQuickReplies } from "./quickreplies.js";
+import { wireTogether } from "./together.js";
 import { markCurrentRead } from "./reads.js";
 import { renderAll } from "./render.js";
 import { setConnection, setPresence } from "./topbar.js";
 
 registerHandlers();
 wireLayout();
+wireTogether(); // before the composer's keys below: the quick-reply list takes Enter while it is open
+wireQuickReplies();
 client.onClose = () => {
   setConnection("reconnecting");
   renderAll();

@@ -3,6 +3,7 @@
 import { $, el, paintAvatar } from "../parley/dom.js";
 import { ago, fmt } from "../parley/format.js";
 import { CONFIG, F, S, T, ZERO_ID } from "./context.js";
+import { earlierButton, renderPanelExtras } from "./together.js";
 
 const dateTime = (iso) => F.dateTime(iso) || "—";
 
@@ -37,6 +38,7 @@ function renderPanel(data) {
   $("conv-queue").textContent = data.conversation.queue;
   $("conv-started").textContent = dateTime(data.conversation.created_at);
   $("conv-assigned").textContent = dateTime(data.conversation.assigned_at);
+  renderPanelExtras(data);
   const list = $("earlier");
   if (!data.earlier_conversations.length) {
     list.replaceChildren(el("li", "muted", T.no_earlier));
@@ -49,7 +51,7 @@ function renderPanel(data) {
       top.append(el("span", "", dateTime(other.created_at)), el("span", "badge badge-state state-" + other.state, T[other.state] || other.state));
       const bottom = el("div", "muted");
       bottom.textContent = [other.workstream, T[other.mode], other.agent, fmt(T.messages_count, { count: other.messages })].filter(Boolean).join(" · ");
-      li.append(top, bottom);
+      li.append(top, bottom, earlierButton(other));
       return li;
     })
   );

@@ -25,6 +25,7 @@ export const PRESENCES = ["available", "busy", "away", "offline"];
  * @property {boolean} soundOn
  * @property {Map<string, {conversation: object, expires_at: string}>} offers  conversation id -> an
  *           offer waiting for the agent's accept or decline (offers.js)
+ * @property {string|null} focusComposerFor  the conversation whose reply box takes focus once writable
  * @property {string|null} acceptedOffer    the conversation just accepted: opened when "assigned" comes
  */
 
@@ -47,6 +48,7 @@ export function createState({ capacity = { total: 0, used: 0 }, soundOn = false 
     soundOn,
     offers: new Map(),
     acceptedOffer: null,
+    focusComposerFor: null,
   };
 }
 

@@ -113,6 +113,7 @@ def test_export_matches_the_document_without_passwords():
     del doc["agents"][0]["password"]
     widget = exported["chat_widgets"][0]
     assert widget.pop("color") == "#2563eb"
+    assert {key: widget.pop(key) for key in ("brand_color", "logo_url")} == {"brand_color": "#2563eb", "logo_url": None}
     journey = {key: widget.pop(key) for key in ("pre_chat", "post_chat_survey", "email_notifications", "return_url")}
     assert journey == {"pre_chat": None, "post_chat_survey": False, "email_notifications": False, "return_url": None}
     setting = exported["authentication_settings"][0]
@@ -125,6 +126,10 @@ def test_export_matches_the_document_without_passwords():
                                  "auto_close_seconds": {"open": None, "active": None, "waiting": 30 * 86400,
                                                         "wrap_up": None}}  # fmt: skip
     assert exported.pop("webhooks") == []
+    # agents working together: language, routing rules, quick replies
+    assert exported["agents"][0].pop("language") == "en"
+    assert exported["workstreams"][0].pop("routing_rules") == []
+    assert exported.pop("quick_replies") == []
     assert exported == doc
 
 
@@ -293,3 +298,24 @@ def test_authentication_setting_issuer_round_trips():
     import_configuration(doc)
     assert ChatAuthenticationSetting.objects.get().issuer == "https://shop.example.com"
     assert snapshot()["authentication_settings"][0]["issuer"] == "https://shop.example.com"
+
+
+def test_a_widget_brand_colour_logo_and_visitor_language_import_and_export():
+    doc = document()
+    doc["chat_widgets"][0].update({"brand_color": "#0f766e", "logo_url": "https://shop.example.com/logo.png",
+                                   "language": "auto"})  # fmt: skip
+    import_configuration(doc)
+    widget = snapshot()["chat_widgets"][0]
+    assert (widget["brand_color"], widget["logo_url"], widget["language"]) == (
+        "#0f766e",
+        "https://shop.example.com/logo.png",
+        "auto",
+    )
+
+
+def test_a_brand_colour_that_is_not_rrggbb_is_refused_with_its_path():
+    doc = document()
+    doc["chat_widgets"][0]["brand_color"] = "teal"
+    with pytest.raises(ConfigError) as refused:
+        import_configuration(doc)
+    assert any("chat_widgets[0]" in problem and "color" in problem for problem in refused.value.problems)

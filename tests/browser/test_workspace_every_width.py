@@ -112,8 +112,8 @@ def test_returned_customers_are_told_only_by_a_message_and_the_toast_goes_with_r
     entry = agent.locator("#list-active .conv-item", has_text=f"Hello {tag}")
     entry.locator("button").click()
     agent.click("#act-set-aside")
-    waiting = agent.locator("#list-waiting .conv-item", has_text=f"Hello {tag}")
-    waiting.wait_for()
+    conversation_id = agent.locator("#list-waiting .conv-item", has_text=f"Hello {tag}").get_attribute("data-id")
+    waiting = agent.locator(f"#list-waiting .conv-item[data-id='{conversation_id}']")
     customer.close()
     # loading a page of the site again is not "returning"
     customer = RawCustomer(server, "demo-persistent", f"demo-back-{tag}")
@@ -195,11 +195,12 @@ def test_keyboard_only_work_in_the_workspace(server, new_page):
     )
 
     # set aside: focus goes to a list entry, not <body>
+    conversation_id = entry.get_attribute("data-id")
     agent.keyboard.press("Alt+w")
-    agent.locator("#list-waiting .conv-item", has_text=f"Keyboard {tag}").wait_for()
+    agent.locator(f"#list-waiting .conv-item[data-id='{conversation_id}']").wait_for()
     agent.wait_for_function("document.activeElement && document.activeElement.classList.contains('conv-button')")
     # resume: focus in the reply box
-    agent.locator("#list-waiting .conv-item", has_text=f"Keyboard {tag}").locator("button").focus()
+    agent.locator(f"#list-waiting .conv-item[data-id='{conversation_id}'] button").focus()
     agent.keyboard.press("Enter")
     agent.keyboard.press("Alt+r")
     agent.locator("#conv-state.state-active").wait_for()

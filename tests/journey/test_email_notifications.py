@@ -10,7 +10,7 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from conversations.actions import messages, notifications, sessions
+from conversations.actions import assignment, availability, messages, notifications, sessions
 from conversations.models import Customer, EmailNotification, EmailOptOut, UnsubscribeLink
 from routing.models import Presence
 from tests import factories
@@ -185,3 +185,32 @@ def test_a_signed_link_whose_row_is_gone_is_refused(inbox):
     link.delete()
     assert Client().post(f"/email/unsubscribe/{token}/").status_code == 400
     assert not EmailOptOut.objects.exists()
+
+
+def test_a_visitor_who_left_a_message_gets_the_answer_by_email(inbox):
+    widget = factories.make_setup(persistent=False)
+    widget.email_notifications = True
+    widget.save()
+    visitor = Customer.objects.create(name="")
+    _m, conversation, _ = availability.leave_message(
+        visitor, widget, client_id="v1", text="Call me back", email="visitor@example.com"
+    )
+    notifications.mark_seen(visitor.id, widget.workstream_id)  # the visitor closed the tab
+    alice = factories.make_agent("alice", name="Alice", presence=Presence.AVAILABLE, queues=[widget.workstream.queue])
+    assignment.dispatch([widget.workstream.queue_id])
+    messages.agent_message(alice, conversation.id, client_id="a1", text="Calling you at noon")
+    assert notifications.sweep(later(DELAY + 1)) == 1
+    assert inbox.recipients == [["visitor@example.com"]]
+    assert "Calling you at noon" in text_and_html(inbox.messages[0])[0]
+
+
+def test_a_live_conversation_without_a_left_message_is_never_emailed(inbox):
+    widget = factories.make_setup(persistent=False)
+    widget.email_notifications = True
+    widget.save()
+    alice = factories.make_agent("alice", name="Alice", presence=Presence.AVAILABLE, queues=[widget.workstream.queue])
+    carol = Customer.objects.create(name="Carol", email="carol@example.com")
+    _m, conversation, _ = messages.customer_message(carol, widget, client_id="c1", text="Hi")
+    notifications.mark_seen(carol.id, widget.workstream_id)
+    messages.agent_message(alice, conversation.id, client_id="a1", text="Hello")
+    assert notifications.sweep(later(DELAY + 1)) == 0

@@ -53,7 +53,7 @@ async def test_frame_size_limit_counts_bytes_and_is_configurable(settings):
     widget, profile = await persistent_with_agent()
     customer, _ = await sockets.customer(widget, token=token("carol"))
     # 600 characters, 1200 bytes in UTF-8: over a 1000-byte limit although short in characters
-    await customer.send(raw({"type": "send", "client_id": "big", "text": "é" * 600, "req": "big"}))
+    await customer.send(raw({"type": "send", "req": "big", "client_id": "big", "text": "é" * 600}))
     big = await customer.expect_req("big")
     assert big["code"] == "too_large" and big["client_id"] == "big"
     await customer.send(raw({"type": "send", "client_id": "small", "text": "é" * 400, "req": "small"}))
@@ -61,8 +61,8 @@ async def test_frame_size_limit_counts_bytes_and_is_configurable(settings):
     assert small["type"] == "ack"
     agent, _ = await sockets.agent(profile)
     conversation_id = small["message"]["conversation_id"]
-    frame = {"type": "send", "conversation_id": conversation_id, "client_id": "a-big", "text": "ж" * 600}
-    await agent.send(raw({**frame, "req": "a-big"}))
+    frame = {"type": "send", "req": "a-big", "conversation_id": conversation_id, "client_id": "a-big"}
+    await agent.send(raw({**frame, "text": "ж" * 600}))
     assert (await agent.expect_req("a-big"))["code"] == "too_large"
     assert sorted(await db(lambda: list(Message.objects.values_list("client_id", flat=True)))()) == ["small"]
     for client in (customer, agent):
