@@ -266,6 +266,13 @@ class ChatWidgetForm(forms.ModelForm):
         max_length=500,
         help_text=_("The page of your website with the chat; emails link back to it."),
     )
+    logo_url = forms.URLField(
+        label=_("logo address"),
+        required=False,
+        assume_scheme="https",
+        max_length=500,
+        help_text=_("An https address of a square image (at least 80 × 80 px) shown in the widget's header."),
+    )
     message_rate_conversation = _message_field("rate_conversation")
     message_no_agent_available = _message_field("no_agent_available")
     message_transferred = _message_field("transferred")

@@ -262,7 +262,12 @@ class Workstream(models.Model):
         _("work distribution"), max_length=8, choices=Distribution.choices, default=Distribution.PUSH
     )
     capacity_units = models.PositiveIntegerField(
-        _("capacity units"), default=50, help_text=_("How much of an agent's capacity one active conversation uses.")
+        _("capacity units"),
+        default=50,
+        help_text=_(
+            "How much of an agent's capacity one conversation holds while it is active or in wrap-up. With the "
+            "usual 100 per agent, 10 lets an agent hold 10 chats at once, 25 four, 50 two, 100 one."
+        ),
     )
     queue = models.ForeignKey(
         "routing.Queue", on_delete=models.PROTECT, related_name="workstreams", verbose_name=_("queue")

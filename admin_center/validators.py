@@ -284,7 +284,8 @@ def validate_messages(value: object) -> None:
             for field in fields:
                 if "{" + field + "}" != allowed:
                     problems.append(
-                        _("%(key)s: unknown placeholder %(placeholder)s.") % {"key": key, "placeholder": "{" + field + "}"}
+                        _("%(key)s: unknown placeholder %(placeholder)s.")
+                        % {"key": key, "placeholder": "{" + field + "}"}
                     )
     if problems:
         raise ValidationError(problems)

@@ -8,10 +8,14 @@
   the sender included. This is what Parley's relay costs without the
   database and the protocol: the anchor for "relay vs bare relay".
 - ``/ws/bench/stats/``: answers any frame with this process's figures
-  (pid, resident memory, CPU time, database queries so far, Parley sockets
+  (a random process id, resident memory, CPU time, database queries so far, Parley sockets
   held), so
   that ``chat_benchmark`` can count queries per relayed message and memory
   per connection in every server process.
+
+Every route answers only a loopback client (``127.0.0.1`` / ``::1`` as daphne sees it) that sends
+``Authorization: Bearer <PARLEY_BENCHMARK_TOKEN>``; with no token set they answer nobody. Others get
+HTTP 403 at the handshake. The stats name each process by a random id, never by its pid.
 
 Importing this module starts counting the database queries of the process
 (a wrapper on every new database connection); that is why it is imported
@@ -20,11 +24,14 @@ only with the setting on.
 
 from __future__ import annotations
 
+import hmac
 import itertools
 import json
 import os
+import uuid
 
 from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
 from django.db.backends.signals import connection_created
 from django.urls import path, re_path
 
@@ -59,19 +66,51 @@ def rss_kb() -> int | None:
     return None
 
 
-class EchoConsumer(AsyncWebsocketConsumer):
+# Names this process in the stats (the benchmark tells processes apart) without revealing its pid.
+PROCESS_ID = uuid.uuid4().hex[:12]
+LOOPBACK = frozenset({"127.0.0.1", "::1", "::ffff:127.0.0.1"})
+
+
+def admitted(scope) -> bool:
+    """A loopback client with the benchmark token (``PARLEY_BENCHMARK_TOKEN``; empty: nobody)."""
+    token = settings.PARLEY_BENCHMARK_TOKEN
+    client = scope.get("client") or ("", 0)
+    if not token or client[0] not in LOOPBACK:
+        return False
+    headers = dict(scope.get("headers") or [])
+    given = headers.get(b"authorization", b"").decode("latin-1")
+    return hmac.compare_digest(given.encode(), f"Bearer {token}".encode())
+
+
+class GatedConsumer(AsyncWebsocketConsumer):
+    """Refuses (HTTP 403) every client ``admitted`` does not let in."""
+
+    async def connect(self) -> None:
+        if not admitted(self.scope):
+            await self.close()
+            return
+        await self.accept()
+
+
+class EchoConsumer(GatedConsumer):
     async def receive(self, text_data=None, bytes_data=None) -> None:
         await self.send(text_data=text_data, bytes_data=bytes_data)
 
 
-class GroupRelayConsumer(AsyncWebsocketConsumer):
+class GroupRelayConsumer(GatedConsumer):
+    group: str | None = None
+
     async def connect(self) -> None:
+        if not admitted(self.scope):
+            await self.close()
+            return
         self.group = "bench." + self.scope["url_route"]["kwargs"]["room"]
         await self.channel_layer.group_add(self.group, self.channel_name)
         await self.accept()
 
     async def disconnect(self, code) -> None:
-        await self.channel_layer.group_discard(self.group, self.channel_name)
+        if self.group is not None:
+            await self.channel_layer.group_discard(self.group, self.channel_name)
 
     async def receive(self, text_data=None, bytes_data=None) -> None:
         if text_data is not None:
@@ -81,12 +120,12 @@ class GroupRelayConsumer(AsyncWebsocketConsumer):
         await self.send(text_data=event["text"])
 
 
-class StatsConsumer(AsyncWebsocketConsumer):
+class StatsConsumer(GatedConsumer):
     async def receive(self, text_data=None, bytes_data=None) -> None:
         await self.send(
             text_data=json.dumps(
                 {
-                    "pid": os.getpid(),
+                    "process": PROCESS_ID,
                     "rss_kb": rss_kb(),
                     "cpu_s": round(sum(os.times()[:2]), 3),
                     "queries": _counted[0],

@@ -45,6 +45,13 @@ def ws_base(url: str) -> str:
     return "ws" + url.removeprefix("http").rstrip("/")
 
 
+def bench_headers(url: str) -> dict[str, str]:
+    """The benchmark routes (``/ws/bench/``) need the benchmark token (bench/consumers.py)."""
+    from .server import BENCHMARK_TOKEN
+
+    return {"Authorization": f"Bearer {BENCHMARK_TOKEN}"} if "/ws/bench/" in url else {}
+
+
 class Conn:
     """A WebSocket whose reader task gives each frame to ``hot`` (the measured
     path) and keeps the rest for ``expect``."""
@@ -60,7 +67,7 @@ class Conn:
 
     @classmethod
     async def open(cls, url: str, hot=None, *, cookie: str | None = None, parse: bool = True) -> Conn:
-        headers = {"Cookie": cookie} if cookie else None
+        headers = {**({"Cookie": cookie} if cookie else {}), **bench_headers(url)} or None
         ws = await connect(
             url, additional_headers=headers, open_timeout=OPEN_TIMEOUT, max_queue=None, ping_interval=None
         )
@@ -222,7 +229,8 @@ async def server_stats(urls: list[str]) -> list[dict] | None:
     stats = []
     for url in urls:
         try:
-            async with connect(ws_base(url) + "/ws/bench/stats/", open_timeout=10) as ws:
+            stats_url = ws_base(url) + "/ws/bench/stats/"
+            async with connect(stats_url, additional_headers=bench_headers(stats_url), open_timeout=10) as ws:
                 await ws.send("{}")
                 stats.append(json.loads(await asyncio.wait_for(ws.recv(), 10)))
         except Exception:

@@ -283,7 +283,7 @@ async def run(urls: list[str], setup: Setup, options: Options, log: Callable[[st
     report["queries_per_message"] = queries
     report["server"] = {
         "processes": len(urls),
-        "pids": [s["pid"] for s in stats_after or []],
+        "process_ids": [s["process"] for s in stats_after or []],
         "rss_mb": load.total_rss_mb(stats_after),
         "rss_mb_each": [round(s["rss_kb"] / 1024, 1) for s in stats_after or [] if s.get("rss_kb")],
         # Server CPU per relayed message in the paced phase: robust when other programs share the CPUs.

@@ -21,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import secrets
 import shutil
 import signal
 import socket
@@ -39,8 +40,12 @@ DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/2"
 
 # Limits lifted for the benchmark's own server: one client address holds
 # every socket, and the closed-loop phase sends faster than a person would.
+# The benchmark routes answer loopback clients with this token only (bench/consumers.py); the
+# benchmark client (bench/load.py) sends it. Against a running server: the same PARLEY_BENCHMARK_TOKEN.
+BENCHMARK_TOKEN = os.environ.get("PARLEY_BENCHMARK_TOKEN") or secrets.token_urlsafe(32)
 BENCHMARK_ENV = {
     "PARLEY_BENCHMARK_ROUTES": "true",
+    "PARLEY_BENCHMARK_TOKEN": BENCHMARK_TOKEN,
     "PARLEY_MAX_SOCKETS_PER_IP": "0",
     "PARLEY_SEND_RATE": "1000",
     "PARLEY_SEND_BURST": "1000",

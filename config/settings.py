@@ -149,6 +149,8 @@ SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=not DEBUG)
 CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=not DEBUG)
 SESSION_COOKIE_HTTPONLY = True
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=False)
+# A load balancer probes the health endpoints over plain HTTP on the process's own port.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=False)
 SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
@@ -188,6 +190,12 @@ PARLEY_MAX_TEXT_CHARS = 4000
 PARLEY_HISTORY_PAGE_MAX = env.int("PARLEY_HISTORY_PAGE_MAX", default=100)
 PARLEY_SYNC_PAGE_MAX = 200
 PARLEY_WELCOME_MESSAGES = 50
+# The agent's welcome lists at most this many conversations of each state (active, waiting, wrap-up),
+# newest first; the workspace pages through the rest with `list` frames of the same size.
+PARLEY_AGENT_LIST_PAGE = env.int("PARLEY_AGENT_LIST_PAGE", default=100)
+# Most pick-queue frames a workspace socket gets per this many seconds: the queue changes of that time
+# are sent together, computed once per queue for all the agents of a server process.
+PARLEY_QUEUE_NEWS_INTERVAL = env.float("PARLEY_QUEUE_NEWS_INTERVAL", default=1.0)
 # PostgreSQL: threads (each with its own database connection) that run the sockets' database work in
 # one server process. SQLite always uses one (one writer at a time).
 PARLEY_DB_THREADS = env.int("PARLEY_DB_THREADS", default=2)

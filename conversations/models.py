@@ -137,6 +137,9 @@ class Conversation(models.Model):
     # A live customer left a message when nobody was available: the conversation waits for an agent
     # however long the customer is away, and the answer reaches them by email.
     left_message = models.BooleanField(_("message left"), default=False)
+    # The client address the customer started it from: new conversations per address and hour are limited
+    # (PARLEY_NEW_CONVERSATIONS_PER_IP_HOUR, docs/security.md).
+    opened_from = models.CharField(_("opened from (address)"), max_length=64, blank=True, default="", editable=False)
     # The latest verified ``context`` claim of the customer's JWT (signed by the website: order number,
     # plan, tier ...) and the pre-chat survey's answers; shown to agents only, read by routing rules.
     context = models.JSONField(_("customer context"), default=dict, blank=True)
@@ -165,6 +168,9 @@ class Conversation(models.Model):
             models.Index(fields=["customer", "workstream", "state"], name="conv_customer_idx"),
             models.Index(fields=["agent", "state"], name="conv_agent_idx"),
             models.Index(fields=["state", "updated_at"], name="conv_state_idx"),
+            # the limits on new conversations per address and per widget (actions/messages.py)
+            models.Index(fields=["opened_from", "created_at"], name="conv_opened_from_idx"),
+            models.Index(fields=["widget", "created_at"], name="conv_widget_created_idx"),
         ]
 
     def __str__(self) -> str:

@@ -38,7 +38,14 @@ class AgentProfile(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="agent_profile", verbose_name=_("user")
     )
     display_name = models.CharField(_("display name"), max_length=150)
-    capacity = models.PositiveIntegerField(_("capacity"), default=100)
+    capacity = models.PositiveIntegerField(
+        _("capacity"),
+        default=100,
+        help_text=_(
+            "The agent's total capacity units. Each conversation the agent holds uses its workstream's capacity "
+            "units (for example 10 of 100: ten chats at once); routing assigns only while enough are free."
+        ),
+    )
     used_capacity = models.PositiveIntegerField(_("used capacity"), default=0, editable=False)
     presence = models.CharField(_("presence"), max_length=16, choices=Presence.choices, default=Presence.OFFLINE)
     presence_changed_at = models.DateTimeField(_("presence changed"), null=True, blank=True, editable=False)

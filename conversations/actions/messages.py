@@ -7,6 +7,8 @@ docs/performance.md); anything unusual goes the general, checking way here.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -15,7 +17,7 @@ from routing import policy
 from routing.models import AgentProfile
 
 from .. import events, metrics, storage
-from ..errors import BAD_REQUEST, TOO_LARGE, UNAVAILABLE, ServiceError
+from ..errors import BAD_REQUEST, RATE_LIMITED, TOO_LARGE, UNAVAILABLE, ServiceError
 from ..models import Conversation, ConversationEvent, Customer, Message, Mode, Role, State
 from ..serializers import iso, message_dict
 from ..webhooks import events as webhook_events
@@ -127,13 +129,15 @@ def customer_message(
     origin: str | None = None,
     attachments=None,
     left_message: bool = False,
+    ip_address: str = "",
 ) -> tuple[Message, Conversation, bool]:
     """Store a customer's message (creating and routing their conversation
     when they have none). Returns (message, conversation, stored_now); a
     repeated ``client_id`` returns the stored message and stores nothing.
     ``attachments``: the ids of the customer's uploads the message takes (a message with attachments
     takes the general way: the hot path stays a plain text's). ``left_message``: the customer left the
-    message when nobody was available (``actions.availability``)."""
+    message when nobody was available (``actions.availability``). ``ip_address``: the client's address, for
+    the limit on new conversations per address (``check_new_conversation_limits``)."""
     client_id = check_client_id(client_id)
     upload_ids = files.check_upload_ids(attachments)
     text = check_text(text, may_be_empty=bool(upload_ids))
@@ -166,7 +170,7 @@ def customer_message(
                 conversation = access.current_for_message(customer, workstream)
                 created = conversation is None
                 if created:
-                    conversation = open_conversation(customer, widget, left_message=left_message)
+                    conversation = open_conversation(customer, widget, left_message=left_message, ip_address=ip_address)
                 elif attempt or may_be_stored or upload_ids or left_message:
                     # the fast path stored nothing or an insert was refused: a message stored with this
                     # client_id is the answer
@@ -199,16 +203,40 @@ def customer_message(
     return message, conversation, True
 
 
-def open_conversation(customer: Customer, widget, *, left_message: bool = False) -> Conversation:
+def check_new_conversation_limits(widget, ip_address: str, now) -> None:
+    """Anonymous visitors (a widget without authentication) start at most
+    ``PARLEY_NEW_CONVERSATIONS_PER_IP_HOUR`` conversations per client address and hour, and at most
+    ``PARLEY_NEW_CONVERSATIONS_PER_WIDGET_HOUR`` per widget and hour (0: no limit); past either the
+    message is refused with ``rate_limited`` and nothing is stored. Authenticated customers are known to
+    the website and not limited here."""
+    if widget.authentication_id is not None:
+        return
+    hour_ago = now - timedelta(hours=1)
+    per_ip = settings.PARLEY_NEW_CONVERSATIONS_PER_IP_HOUR
+    recent = Conversation.objects.filter(created_at__gte=hour_ago)
+    if per_ip and ip_address and recent.filter(opened_from=ip_address).count() >= per_ip:
+        raise ServiceError(
+            RATE_LIMITED, "Too many new conversations from your address; nothing was stored. Try again later."
+        )
+    per_widget = settings.PARLEY_NEW_CONVERSATIONS_PER_WIDGET_HOUR
+    if per_widget and recent.filter(widget=widget).count() >= per_widget:
+        raise ServiceError(
+            RATE_LIMITED, "Too many new conversations on this chat right now; nothing was stored. Try again later."
+        )
+
+
+def open_conversation(customer: Customer, widget, *, left_message: bool = False, ip_address: str = "") -> Conversation:
     """A new conversation in the widget's workstream, queued (inside the caller's transaction), with the
     customer's pre-chat answers (``pre_chat_required`` without them where the survey requires them).
-    A live one outside operating hours only as a message left for later (``left_message``)."""
+    A live one outside operating hours only as a message left for later (``left_message``). Anonymous
+    visitors are limited per address and per widget (``check_new_conversation_limits``)."""
     workstream = widget.workstream
     if not workstream.persistent and not left_message and not policy.queue_is_open(workstream.queue):
         raise ServiceError(UNAVAILABLE, "Nobody is available outside operating hours.")
+    now = timezone.now()
+    check_new_conversation_limits(widget, ip_address, now)
     answers = pre_chat.take_for_new_conversation(customer, widget, required=not left_message)
     context = dict(customer.context or {})
-    now = timezone.now()
     conversation = Conversation.objects.create(
         workstream=workstream,
         widget=widget,
@@ -222,6 +250,7 @@ def open_conversation(customer: Customer, widget, *, left_message: bool = False)
         queued_at=now,
         pre_chat=answers,
         left_message=left_message,
+        opened_from=ip_address[:64],
     )
     conversation.workstream = workstream
     conversation.widget = widget

@@ -3,8 +3,12 @@ messages, the customer panel. Reads only; the actions that change things call th
 
 from __future__ import annotations
 
+import heapq
+import itertools
+from datetime import datetime
+
 from django.conf import settings
-from django.db.models import Count
+from django.db.models import Count, F
 
 from admin_center.models import Workstream
 from routing import policy
@@ -47,15 +51,21 @@ def page_frame(kind: str, conversation: Conversation, cursor: int, limit: int) -
     }
 
 
-def agent_summary(conversation: Conversation, agent_id=None, *, offered_to=None) -> dict:
+_LOAD = object()  # agent_summary's ``last`` / ``rating``: read them now (one query each)
+
+
+def agent_summary(conversation: Conversation, agent_id=None, *, offered_to=None, last=_LOAD, rating=_LOAD) -> dict:
     """The protocol summary plus what the workspace shows beside it, for the agent ``agent_id`` (default:
-    the conversation's own agent): ``allowed_actions`` are the frames that agent may send for it now."""
+    the conversation's own agent): ``allowed_actions`` are the frames that agent may send for it now.
+    ``last`` (the latest Message or None) and ``rating`` (a dict or None) when the caller read them in
+    bulk for many summaries (``agent_summaries``)."""
     summary = conversation_summary(conversation)
     summary["customer_returned"] = conversation.customer_returned
     # What a pick costs: the workspace disables "Pick" when free capacity is short.
     summary["capacity_units"] = conversation.workstream.capacity_units
     # The workspace list: last message preview and time since the customer last wrote.
-    last = conversation.messages.order_by("-seq").first()
+    if last is _LOAD:
+        last = conversation.messages.order_by("-seq").first()
     summary["last_message"] = (
         {"seq": last.seq, "role": last.sender_role, "text": last.text[:140], "sent_at": iso(last.sent_at)}
         if last
@@ -69,12 +79,35 @@ def agent_summary(conversation: Conversation, agent_id=None, *, offered_to=None)
     summary["queue"] = {"id": str(conversation.queue_id), "name": conversation.queue.name}
     if conversation.state in (State.WRAP_UP, State.CLOSED):
         # the customer's post-chat rating, on the agent's ended item (a query only for ended ones)
-        rating = Rating.objects.filter(conversation_id=conversation.pk).values("score", "comment").first()
+        if rating is _LOAD:
+            rating = Rating.objects.filter(conversation_id=conversation.pk).values("score", "comment").first()
         summary["rating"] = rating
     summary["allowed_actions"] = allowed_actions(
         conversation, conversation.agent_id if agent_id is None else agent_id, offered_to=offered_to
     )
     return summary
+
+
+def agent_summaries(conversations: list[Conversation], agent_id=None) -> list[dict]:
+    """``agent_summary`` of many conversations in two queries, not two per conversation: the latest
+    message of each (its ``seq`` is the conversation's ``last_seq``) and the ratings of the ended ones."""
+    if not conversations:
+        return []
+    ids = [c.pk for c in conversations]
+    latest = {
+        m.conversation_id: m
+        for m in Message.objects.filter(conversation_id__in=ids, seq=F("conversation__last_seq")).only(
+            "conversation_id", "seq", "sender_role", "text", "sent_at"
+        )
+    }
+    ended = [c.pk for c in conversations if c.state in (State.WRAP_UP, State.CLOSED)]
+    ratings = {}
+    if ended:
+        ratings = {
+            row.pop("conversation_id"): row
+            for row in Rating.objects.filter(conversation_id__in=ended).values("conversation_id", "score", "comment")
+        }
+    return [agent_summary(c, agent_id, last=latest.get(c.pk), rating=ratings.get(c.pk)) for c in conversations]
 
 
 def offer_frame(offer: Offer, conversation: Conversation) -> dict:
@@ -113,11 +146,123 @@ def pick_queue_for(agent: AgentProfile, limit: int = 100) -> list[Conversation]:
 
 
 def pick_queue_items(agent: AgentProfile) -> list[dict]:
-    return [agent_summary(c, agent.id) for c in pick_queue_for(agent)]
+    return pick_queue(sessions_queue_ids(agent))["items"]
 
 
-def agent_welcome(agent: AgentProfile) -> dict:
+# The pick queue frame's cap (PROTOCOL.md, "Agent socket, additions"): the oldest 200 items and the total.
+QUEUE_ITEMS_MAX = 200
+
+# One queue's page: ``(entries, total)``, the entries ``((queued_at, id), summary)`` oldest first.
+QueuePage = tuple[list[tuple[tuple, dict]], int]
+
+
+def sessions_queue_ids(agent: AgentProfile) -> list[int]:
+    """The queues whose pick lists the agent sees (the same as ``sessions.agent_queue_ids``)."""
+    return list(agent.queues.values_list("id", flat=True))
+
+
+def pick_queue_pages(queue_ids) -> dict[int, QueuePage]:
+    """Each queue's oldest ``QUEUE_ITEMS_MAX`` open pick conversations and how many there are: the same
+    for every member (a pick item's ``allowed_actions`` do not depend on who looks), so the agent
+    sockets of a process share one computation per queue (``conversations.queue_news``). Two queries
+    per queue with items, plus one for all their latest messages."""
+    rows: dict[int, list[Conversation]] = {}
+    totals: dict[int, int] = {}
+    for queue_id in queue_ids:
+        base = Conversation.objects.filter(
+            queue_id=queue_id, state=State.OPEN, workstream__distribution=Workstream.Distribution.PICK
+        )
+        page = list(
+            base.select_related("workstream", "customer", "agent", "queue").order_by("queued_at", "id")[
+                :QUEUE_ITEMS_MAX
+            ]
+        )
+        rows[queue_id] = page
+        totals[queue_id] = len(page) if len(page) < QUEUE_ITEMS_MAX else base.count()
+    everything = [c for page in rows.values() for c in page]
+    summaries = iter(agent_summaries(everything))
+    return {
+        queue_id: ([((c.queued_at, str(c.pk)), next(summaries)) for c in page], totals[queue_id])
+        for queue_id, page in rows.items()
+    }
+
+
+def merge_pick_pages(pages: list[QueuePage]) -> dict:
+    """One agent's ``queue`` frame body from the pages of their queues: the oldest ``QUEUE_ITEMS_MAX``
+    of all of them and the total."""
+    entries = heapq.merge(*(page[0] for page in pages), key=lambda entry: entry[0])
+    return {
+        "items": [summary for _key, summary in itertools.islice(entries, QUEUE_ITEMS_MAX)],
+        "total": sum(total for _entries, total in pages),
+    }
+
+
+def pick_queue(queue_ids) -> dict:
+    """``{"items", "total"}``: the pick queue of an agent in the queues ``queue_ids``."""
+    pages = pick_queue_pages(queue_ids)
+    return merge_pick_pages(list(pages.values()))
+
+
+# The states the agent's ``list`` frame pages through (PROTOCOL.md, "Agent socket, additions").
+LISTED_STATES = (State.ACTIVE, State.WAITING, State.WRAP_UP)
+
+
+def _ms(moment) -> datetime:
+    """``moment`` cut to the milliseconds that summaries show of ``updated_at``."""
+    return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
+
+
+def agent_conversation_page(agent: AgentProfile, state: str, before=None, limit: int | None = None):
+    """The agent's ``state`` conversations updated before ``before`` (a datetime; None: the newest), newest
+    first, at most ``limit`` (``PARLEY_AGENT_LIST_PAGE``): ``(conversations, has_more)``. Summaries show
+    ``updated_at`` to the millisecond and the next page starts before the last one's, so a page never
+    ends inside a millisecond: it takes in all the conversations of its last item's millisecond."""
+    limit = limit or settings.PARLEY_AGENT_LIST_PAGE
+    base = access.conversations().filter(agent=agent, state=state)
+    if before is not None:
+        base = base.filter(updated_at__lt=before)
+    ordered = base.order_by("-updated_at", "-id")
+    rows = list(ordered[: limit + 1])
+    if len(rows) <= limit:
+        return rows, False
+    boundary = _ms(rows[limit - 1].updated_at)
+    if _ms(rows[limit].updated_at) < boundary:
+        return rows[:limit], True
+    rows = list(ordered.filter(updated_at__gte=boundary))
+    return rows, base.filter(updated_at__lt=boundary).exists()
+
+
+def agent_conversations_welcome(agent: AgentProfile) -> dict:
+    """``welcome``'s ``conversations``: the newest page of each listed state (all the agent's other
+    non-closed ones), newest first, ``conversations_total`` and which states have more (``list``)."""
+    counts = dict(
+        access.conversations()
+        .filter(agent=agent)
+        .exclude(state=State.CLOSED)
+        .order_by()
+        .values_list("state")
+        .annotate(n=Count("id"))
+    )
+    rows: list[Conversation] = []
+    more = {}
+    for state in counts:
+        if state in LISTED_STATES:
+            page, more[state] = agent_conversation_page(agent, state)
+        else:
+            page = list(access.conversations().filter(agent=agent, state=state))
+        rows.extend(page)
+    rows.sort(key=lambda c: (c.updated_at, str(c.pk)), reverse=True)
+    return {
+        "conversations": agent_summaries(rows),
+        "conversations_total": sum(counts.values()),
+        "conversations_more": {state: more.get(state, False) for state in LISTED_STATES},
+    }
+
+
+def agent_welcome(agent: AgentProfile, queue_ids=None) -> dict:
     """The agent socket's ``welcome``: who the agent is, their conversations and their pick queue."""
+    conversations = agent_conversations_welcome(agent)
+    queue = pick_queue(sessions_queue_ids(agent) if queue_ids is None else queue_ids)
     return {
         "type": "welcome",
         "agent": {
@@ -127,8 +272,9 @@ def agent_welcome(agent: AgentProfile) -> dict:
             "presence": agent.presence,
             "capacity": {"total": agent.capacity, "used": agent.used_capacity},
         },
-        "conversations": [agent_summary(c) for c in access.agent_conversations(agent)],
-        "queue": pick_queue_items(agent),
+        **conversations,
+        "queue": queue["items"],
+        "queue_total": queue["total"],
         "offers": pending_offers(agent),
     }
 

@@ -28,9 +28,11 @@ CLOSE_ACCESS_ENDED = 4403
 CLOSE_RECHECK = 1012
 
 
-def registered_sockets(ip: str) -> int:
-    """Sockets with a Connection row from this address, in every process (``PARLEY_MAX_SOCKETS_PER_IP``)."""
-    return Connection.objects.filter(ip_address=ip).count()
+def registered_sockets(ip: str, kind: str = Connection.Kind.CUSTOMER) -> int:
+    """Sockets of one kind (widget: ``customer``, workspace: ``agent``) with a Connection row from this
+    address, in every process: widget sockets count against ``PARLEY_MAX_SOCKETS_PER_IP``, workspace
+    sockets against ``PARLEY_MAX_AGENT_SOCKETS_PER_IP``, so customers never use up the agents' room."""
+    return Connection.objects.filter(ip_address=ip, kind=kind).count()
 
 
 def customer_connected(customer: Customer, widget, *, channel_name: str, ip_address: str = "") -> Conversation | None:

@@ -15,6 +15,7 @@ from ..actions import (
     assignment,
     consult,
     lifecycle,
+    listing,
     messages,
     notes,
     offers,
@@ -27,6 +28,7 @@ from ..actions import (
 from ..protocol import field_bool, field_int, field_str
 from ..serializers import message_dict
 from .base import FrameConsumer, db, db_grouped, events
+from .queue_news import hub as queue_news
 
 logger = logging.getLogger("parley.sockets")
 
@@ -49,6 +51,7 @@ class AgentConsumer(FrameConsumer):
         )
         | {"accept", "decline"}
         | {"note", "transfer", "transfer_targets", "consult", "leave_consult"}
+        | {"list"}
     )
 
     agent: AgentProfile | None = None
@@ -59,7 +62,7 @@ class AgentConsumer(FrameConsumer):
         if self.agent is None or not self.origin_allowed(settings.CSRF_TRUSTED_ORIGINS):
             await self.close()  # before accept: HTTP 403
             return
-        if not await self.claim_ip_slot():  # PARLEY_MAX_SOCKETS_PER_IP counts workspace sockets too
+        if not await self.claim_ip_slot("agent"):  # PARLEY_MAX_AGENT_SOCKETS_PER_IP, apart from widgets
             await self.close()
             return
         await self.accept()
@@ -74,22 +77,22 @@ class AgentConsumer(FrameConsumer):
         del welcome["consulting_ids"]
         await self.register()
         await self.send_json(welcome)
+        queue_news().follow(self, queue_ids)
 
     def _welcome_sync(self) -> tuple[dict, list[int]]:
         sessions.agent_connected(self.agent, channel_name=self.channel_name, ip_address=self.client_ip())
         agent = AgentProfile.objects.select_related("user").get(pk=self.agent.pk)
         self.agent = agent
-        welcome = payloads.agent_welcome(agent)
+        queue_ids = sessions.agent_queue_ids(agent)
+        welcome = payloads.agent_welcome(agent, queue_ids)
         welcome["quick_replies"] = quick_replies.for_agent(agent)
         consulting = consult.consulting(agent)
         welcome["consulting"] = [consult.consultant_summary(c, agent) for c in consulting]
         welcome["consulting_ids"] = [str(c.id) for c in consulting]
-        return welcome, sessions.agent_queue_ids(agent)
-
-    def _queue_items(self) -> list[dict]:
-        return payloads.pick_queue_items(self.agent)
+        return welcome, queue_ids
 
     async def disconnect(self, code) -> None:
+        queue_news().unfollow(self)
         for handle in self.offer_timers:
             handle.cancel()
         await self.unregister()
@@ -234,18 +237,27 @@ class AgentConsumer(FrameConsumer):
         task.add_done_callback(_log_failure)
 
     async def parley_queue_changed(self, event) -> None:
-        items = await db(self._queue_items)()
-        await self.send_json({"type": "queue", "items": items})
+        """A pick list changed: the process's next queue round sends it (at most one frame a second)."""
+        queue_news().changed(event["queue_id"])
 
     async def parley_memberships_changed(self, event) -> None:
         """The admin changed the agent's queues: follow the new queues' pick-list news, send the new list."""
-        queue_ids, items = await db(self._memberships)()
+        queue_ids, queue = await db(self._memberships)()
         wanted = {events.queue_group(queue_id) for queue_id in queue_ids}
         for group in [g for g in self.groups_joined if g.startswith(events.queue_group("")) and g not in wanted]:
             await self.leave(group)
         for group in sorted(wanted - set(self.groups_joined)):
             await self.join(group)
-        await self.send_json({"type": "queue", "items": items})
+        queue_news().follow(self, queue_ids)
+        await self.send_json({"type": "queue", **queue})
 
-    def _memberships(self) -> tuple[list[int], list[dict]]:
-        return sessions.agent_queue_ids(self.agent), self._queue_items()
+    def _memberships(self) -> tuple[list[int], dict]:
+        queue_ids = sessions.agent_queue_ids(self.agent)
+        return queue_ids, payloads.pick_queue(queue_ids)
+
+    # --- lists -----------------------------------------------------------------------
+
+    async def on_list(self, frame: dict):
+        state = field_str(frame, "state")
+        before = frame.get("before")
+        return await db(listing.conversation_list)(self.agent, state, before)

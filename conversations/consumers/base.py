@@ -108,25 +108,28 @@ class FrameConsumer(AsyncWebsocketConsumer):
                 metrics.socket_closed(self.socket_kind)
                 self.socket_kind = ""
 
-    async def claim_ip_slot(self) -> bool:
-        """Count this socket against ``PARLEY_MAX_SOCKETS_PER_IP`` (widget and
-        workspace sockets together, in every process); False when over it."""
+    async def claim_ip_slot(self, kind: str = "customer") -> bool:
+        """Count this socket against its kind's per-address limit, in every process: widget sockets
+        (``customer``) against ``PARLEY_MAX_SOCKETS_PER_IP``, workspace sockets (``agent``) against
+        ``PARLEY_MAX_AGENT_SOCKETS_PER_IP``, apart, so that customers never take the agents' room.
+        False when over it."""
         ip = origins.client_ip(self.scope)
-        limit = settings.PARLEY_MAX_SOCKETS_PER_IP
+        limit = settings.PARLEY_MAX_AGENT_SOCKETS_PER_IP if kind == "agent" else settings.PARLEY_MAX_SOCKETS_PER_IP
         if not limit or not ip:
             return True
-        self.held_ip = ip
-        unregistered.add(ip)  # before the query: concurrent connects of this process see each other
-        if await db(sessions.registered_sockets)(ip) + unregistered.count(ip) > limit:
+        key = f"{kind}:{ip}"
+        self.held_ip = key
+        unregistered.add(key)  # before the query: concurrent connects of this process see each other
+        if await db(sessions.registered_sockets)(ip, kind) + unregistered.count(key) > limit:
             self.release_ip_slot()
             return False
         return True
 
     def release_ip_slot(self) -> None:
         """The socket has its Connection row now (or is gone): stop counting it here."""
-        ip, self.held_ip = self.held_ip, None
-        if ip is not None:
-            unregistered.remove(ip)
+        key, self.held_ip = self.held_ip, None
+        if key is not None:
+            unregistered.remove(key)
 
     def client_ip(self) -> str:
         return origins.client_ip(self.scope)

@@ -53,7 +53,7 @@ class CustomerConsumer(JourneyFrames, FrameConsumer):
         if self.widget is None or not self.origin_allowed(self.widget.allowed_origins):
             await self.close()  # before accept: the client sees HTTP 403
             return
-        if not await self.claim_ip_slot():
+        if not await self.claim_ip_slot("customer"):
             await self.close()
             return
         await self.accept()

@@ -1,5 +1,6 @@
 """The sockets' own limits: a token bucket per socket (``PARLEY_SEND_RATE`` / ``PARLEY_SEND_BURST``) and
-this process's count of accepted sockets that have no ``Connection`` row yet (``PARLEY_MAX_SOCKETS_PER_IP``).
+this process's count of accepted sockets that have no ``Connection`` row yet, per kind and address
+(``PARLEY_MAX_SOCKETS_PER_IP`` for widget sockets, ``PARLEY_MAX_AGENT_SOCKETS_PER_IP`` for workspace ones).
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ class TokenBucket:
 
 class UnregisteredSockets:
     """Sockets this process accepted that have no Connection row yet (a widget socket before its hello),
-    per client address: counted against ``PARLEY_MAX_SOCKETS_PER_IP`` too, or a client could hold any
+    per ``"<kind>:<client address>"``: counted against the kind's per-address limit too, or a client could hold any
     number of sockets open until the hello timeout."""
 
     def __init__(self) -> None:

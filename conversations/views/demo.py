@@ -15,6 +15,7 @@ so that two customers, or one customer on two devices, can be shown.
 
 from __future__ import annotations
 
+import hashlib
 import re
 import time
 
@@ -68,6 +69,18 @@ def demo_customer(request: HttpRequest) -> tuple[str, str, str]:
     else:
         name, email = sub.removeprefix("demo-").replace("-", " ").title(), f"{sub}@example.com"
     return sub, name, email
+
+
+def demo_context(sub: str) -> dict:
+    """What the demo shop signs about its customer in the token's ``context`` claim (agents see it in the
+    customer panel; routing rules may read it): a tier, an order count and the latest order, made up
+    from the customer id so that they stay the same on every visit."""
+    digest = hashlib.sha256(sub.encode()).digest()
+    return {
+        "tier": ("standard", "silver", "gold")[digest[0] % 3],
+        "orders": 1 + digest[1] % 20,
+        "last_order": f"A-{1000 + int.from_bytes(digest[2:4], 'big') % 9000}",
+    }
 
 
 def _widget(public_id: str) -> ChatWidget | None:
@@ -125,6 +138,7 @@ def token(request: HttpRequest) -> JsonResponse:
     issuer = widget.authentication.issuer if widget and widget.authentication else ""
     now = int(time.time())
     claims = {"sub": sub, "name": name, "email": email, "iat": now, "exp": now + TOKEN_LIFETIME_SECONDS}
+    claims["context"] = demo_context(sub)
     if issuer:
         claims["iss"] = issuer
     private_pem, _public_pem = ensure_demo_keys()

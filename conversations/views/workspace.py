@@ -210,7 +210,9 @@ def customer_panel(request: HttpRequest, agent: AgentProfile, conversation_id: s
 @require_GET
 @never_cache
 @api_agent_required
-def earlier_conversation(request: HttpRequest, agent: AgentProfile, conversation_id: str, other_id: str) -> HttpResponse:
+def earlier_conversation(
+    request: HttpRequest, agent: AgentProfile, conversation_id: str, other_id: str
+) -> HttpResponse:
     """One of the customer's earlier conversations, read-only, opened from the customer panel."""
     try:
         data = reading.earlier_conversation(agent, conversation_id, other_id)

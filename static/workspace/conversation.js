@@ -313,7 +313,7 @@ function send(type, id, button) {
   button.disabled = true;
   client.request({ type, conversation_id: id }).then(
     () => {
-      if (type === "resume") dropToastsFor(id); // "is back" is old news once resumed
+      if (type === "resume") dropToastsFor(id, "returned"); // "is back" is old news once resumed
       renderList();
       if (id !== S.currentId) return;
       renderConversationHeader();

@@ -79,7 +79,7 @@ export const HANDLERS = {
       S.conversations.set(id, withState(conv, frame.state));
     }
     // back to active: a "Customer returned" toast about it is old news
-    if (frame.state === "active") dropToastsFor(id);
+    if (frame.state === "active") dropToastsFor(id, "returned");
     const name = (frame.conversation && frame.conversation.customer.name) || (conv && conv.customer.name) || "";
     if (frame.reason === "customer_ended") {
       // the visitor ended a live chat: say so in a toast and at the end of the transcript

@@ -9,6 +9,10 @@ import { unread } from "./reads.js";
 import { GROUPS, pickRefusal, sortedIn } from "./state.js";
 
 export function renderList() {
+  // the list is rebuilt: a keyboard user's focus stays on the same conversation's entry
+  const active = document.activeElement;
+  const focusedItem = active && active.classList.contains("conv-button") ? active.closest(".conv-item") : null;
+  const focusedId = focusedItem ? focusedItem.dataset.id : null;
   for (const group of GROUPS) {
     const list = $("list-" + group);
     const items = sortedIn(S.conversations, group);
@@ -18,6 +22,10 @@ export function renderList() {
   }
   renderQueue();
   renderTitle();
+  if (focusedId && document.activeElement !== active) {
+    const again = document.querySelector('.conv-item[data-id="' + CSS.escape(focusedId) + '"] .conv-button');
+    if (again) again.focus();
+  }
 }
 
 function renderItem(conv) {

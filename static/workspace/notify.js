@@ -64,9 +64,9 @@ export function toast({ title, body, kind, conversationId }) {
   window.setTimeout(() => box.remove(), kind === "error" ? 8000 : 12000);
 }
 
-/** Dismiss the toasts that point at a conversation now on screen. */
-export function dropToastsFor(id) {
-  for (const old of document.querySelectorAll(".toast[data-conversation-id]")) {
+/** Dismiss the toasts that point at a conversation now on screen (of one `kind` only, if given). */
+export function dropToastsFor(id, kind) {
+  for (const old of document.querySelectorAll((kind ? ".toast-" + kind : ".toast") + "[data-conversation-id]")) {
     if (old.dataset.conversationId === id) old.remove();
   }
 }

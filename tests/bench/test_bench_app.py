@@ -4,6 +4,7 @@ suite starts its servers and signs in through the benchmark's launcher and sign-
 from __future__ import annotations
 
 import asyncio
+import json
 
 import pytest
 from django.conf import settings
@@ -36,9 +37,29 @@ def test_the_test_server_runs_on_the_benchmarks_daphne_launcher_and_sign_in_help
             asyncio.run(_echo(server.ws_url))
 
 
-def test_the_benchmark_routes_are_served_when_the_setting_is_on():
-    with ParleyServer(env={"PARLEY_BENCHMARK_ROUTES": "true"}) as server:
-        assert asyncio.run(_echo(server.ws_url)) == "ping"
+def test_the_benchmark_routes_are_served_when_the_setting_is_on_to_loopback_clients_with_the_token():
+    env = {"PARLEY_BENCHMARK_ROUTES": "true", "PARLEY_BENCHMARK_TOKEN": "bench-secret-1"}
+    with ParleyServer(env=env) as server:
+        assert asyncio.run(_echo(server.ws_url, token="bench-secret-1")) == "ping"
+        for wrong in (None, "bench-secret-2"):
+            with pytest.raises(InvalidStatus) as refused:
+                asyncio.run(_echo(server.ws_url, token=wrong))
+            assert refused.value.response.status_code == 403
+        stats = json.loads(asyncio.run(_echo(server.ws_url, token="bench-secret-1", route="stats")))
+        assert "pid" not in stats and len(stats["process"]) == 12
+
+
+def test_the_benchmark_routes_answer_nobody_without_a_token_and_no_remote_client(settings):
+    from bench.consumers import admitted
+
+    bearer = [(b"authorization", b"Bearer bench-secret-1")]
+    settings.PARLEY_BENCHMARK_TOKEN = "bench-secret-1"
+    assert admitted({"client": ("127.0.0.1", 5000), "headers": bearer})
+    assert admitted({"client": ("::1", 5000), "headers": bearer})
+    assert not admitted({"client": ("10.0.0.5", 5000), "headers": bearer})
+    assert not admitted({"client": ("127.0.0.1", 5000), "headers": []})
+    settings.PARLEY_BENCHMARK_TOKEN = ""
+    assert not admitted({"client": ("127.0.0.1", 5000), "headers": [(b"authorization", b"Bearer ")]})
 
 
 _MAKE_AGENT = (
@@ -47,7 +68,8 @@ _MAKE_AGENT = (
 )
 
 
-async def _echo(ws_url: str) -> str:
-    async with connect(f"{ws_url}/ws/bench/echo/", open_timeout=10) as ws:
+async def _echo(ws_url: str, *, token: str | None = None, route: str = "echo") -> str:
+    headers = {"Authorization": f"Bearer {token}"} if token else None
+    async with connect(f"{ws_url}/ws/bench/{route}/", additional_headers=headers, open_timeout=10) as ws:
         await ws.send("ping")
         return await asyncio.wait_for(ws.recv(), 10)

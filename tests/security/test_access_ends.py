@@ -134,7 +134,8 @@ async def test_changing_the_key_of_a_widgets_authentication_makes_its_sockets_ve
 
     await db(rotate)()
     assert await customer.wait_closed() == 1012
-    again, _ = await sockets.connect(f"/ws/widget/{widget.public_id}/")
+    connected, again = await sockets.connect(f"/ws/widget/{widget.public_id}/")
+    assert connected
     await again.send({"type": "hello", "token": token})
     assert (await again.expect("error"))["code"] == "auth_failed"
     assert await again.wait_closed() == 4401

@@ -107,24 +107,27 @@ async def test_sockets_per_customer_oldest_closed_4409(settings):
         await client.close()
 
 
-async def test_sockets_per_ip_widget_and_workspace_together(settings):
+async def test_sockets_per_ip_widget_and_workspace_counted_apart(settings):
     settings.PARLEY_MAX_SOCKETS_PER_IP = 3
+    settings.PARLEY_MAX_AGENT_SOCKETS_PER_IP = 2
     widget, profile = await persistent_with_agent()
     user = await db(lambda: profile.user)()
     path = f"/ws/widget/{widget.public_id}/"
     clients = []
-    for n in range(2):
+    for n in range(3):
         connected, client = await connect_from(path, "203.0.113.7")
         assert connected
         await client.send({"type": "hello", "token": token(f"c{n}")})
         await client.expect("welcome")
         clients.append(client)
-    connected, workspace = await connect_from("/ws/agent/", "203.0.113.7", user=user)
-    assert connected
-    await workspace.expect("welcome")
-    clients.append(workspace)
-    # three open from this address: a fourth widget socket and a fourth workspace socket are refused
+    # three widget sockets from this address: a fourth is refused ...
     assert not (await connect_from(path, "203.0.113.7"))[0]
+    # ... and the workspace from the same address (an office behind one NAT) still has its own room
+    for _ in range(2):
+        connected, workspace = await connect_from("/ws/agent/", "203.0.113.7", user=user)
+        assert connected
+        await workspace.expect("welcome")
+        clients.append(workspace)
     assert not (await connect_from("/ws/agent/", "203.0.113.7", user=user))[0]
     # another address is not affected
     connected, elsewhere = await connect_from(path, "198.51.100.1")
@@ -136,6 +139,22 @@ async def test_sockets_per_ip_widget_and_workspace_together(settings):
     assert connected
     clients.append(again)
     for client in clients:
+        await client.close()
+
+
+async def test_silent_widget_sockets_never_lock_the_workspace_out(settings):
+    settings.PARLEY_MAX_SOCKETS_PER_IP = 5
+    widget, profile = await persistent_with_agent()
+    user = await db(lambda: profile.user)()
+    silent = []
+    for _ in range(5):  # five anonymous widget sockets that never say hello
+        connected, client = await connect_from(f"/ws/widget/{widget.public_id}/", "203.0.113.8")
+        assert connected
+        silent.append(client)
+    connected, workspace = await connect_from("/ws/agent/", "203.0.113.8", user=user)
+    assert connected
+    await workspace.expect("welcome")
+    for client in (*silent, workspace):
         await client.close()
 
 

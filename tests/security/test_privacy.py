@@ -57,7 +57,15 @@ def test_erase_closes_running_conversations_frees_capacity_and_deletes_only_that
     assert AgentProfile.objects.get(pk=alice.pk).used_capacity == 60  # carol's and dave's conversations
     counts = privacy.erase_customer(carol)
     # events: first 3 (created, assigned, closed), second 3 (created, assigned, closed by the erase)
-    assert counts == {"conversations": 2, "messages": 3, "events": 6, "connections": 1, "customers": 1}
+    assert counts == {
+        "conversations": 2,
+        "messages": 3,
+        "events": 6,
+        "connections": 1,
+        "files": 0,
+        "webhook_deliveries": 0,
+        "customers": 1,
+    }
     assert not Customer.objects.filter(pk=carol.pk).exists()
     assert not Conversation.objects.filter(pk__in=[first.pk, second.pk]).exists()
     assert not Message.objects.filter(conversation_id__in=[first.pk, second.pk]).exists()

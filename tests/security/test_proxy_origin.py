@@ -18,3 +18,10 @@ def test_a_forwarded_proto_is_ignored_without_a_tls_proxy(settings):
     settings.SECURE_PROXY_SSL_HEADER = None
 
     assert own_origin(SCOPE) == "http://chat.example.com"
+
+
+def test_health_endpoints_answer_plain_http_probes_with_the_https_redirect_on(client, settings):
+    settings.SECURE_SSL_REDIRECT = True
+
+    assert client.get("/healthz").status_code == 200
+    assert client.get("/workspace/").status_code == 301

@@ -6,9 +6,10 @@
 In a throw-away database (yours is not touched) it creates the queues, the agents (each a member of two
 queues, a mix of presences, capacity partly used), the non-closed conversations spread over the queues and
 states (open, active, waiting, some offered), and as many closed ones. Then it times ``--rounds`` rounds of
-``live_stats.snapshot`` (median and 95th percentile, database queries per round, size of the ``stats``
-frame), and one round of the process's ``StatsHub`` with 1, 5 and 50 supervisor sockets: the figures are
-computed once per round however many supervisors watch.
+``live_stats.snapshot``: the median and 95th percentile of the wall time; the command's own CPU time,
+which a busy machine does not inflate (SQLite's work is in it, PostgreSQL's is not); the database queries
+per round; the size of the ``stats`` frame. Last, one round of the process's ``StatsHub`` with 1, 5 and
+50 supervisor sockets: the figures are computed once per round however many supervisors watch.
 """
 
 from __future__ import annotations
@@ -21,10 +22,11 @@ import time
 from datetime import timedelta
 from unittest import mock
 
+from asgiref.sync import sync_to_async
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
 from django.core.management.base import BaseCommand, CommandError
-from django.db import connection
+from django.db import connection, connections
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
@@ -44,8 +46,19 @@ class Command(BaseCommand):
         parser.add_argument("--conversations", type=int, default=10_000, help="non-closed conversations (10000)")
         parser.add_argument("--rounds", type=int, default=20, help="rounds timed (20)")
         parser.add_argument("--seed", type=int, default=16, help="random seed of the data (16)")
+        parser.add_argument(
+            "--watch-url",
+            help="Instead: hold --supervisors supervisor sockets on this running server (same DATABASE_URL), "
+            "each watching its busiest conversations, for --seconds, while chat_benchmark --url measures the relay.",
+        )
+        parser.add_argument("--supervisors", type=int, default=5, help="supervisor sockets with --watch-url (5)")
+        parser.add_argument("--seconds", type=float, default=120.0, help="how long to hold them (120)")
 
     def handle(self, *args, **options):
+        if options["watch_url"]:
+            frames = asyncio.run(_watch(options["watch_url"].rstrip("/"), options["supervisors"], options["seconds"]))
+            self.stdout.write(f"{options['supervisors']} supervisor sockets received {frames} frames")
+            return
         agents, queues, total, rounds = (
             options["agents"],
             options["queues"],
@@ -75,18 +88,20 @@ class Command(BaseCommand):
             f"(and {total} closed); {rounds} rounds"
         )
         live_stats.snapshot()  # warm the caches, as a running server has them
-        times, queries = [], []
+        times, cpu, queries = [], [], []
         for _ in range(rounds):
             with CaptureQueriesContext(connection) as captured:
-                began = time.perf_counter()
+                began, began_cpu = time.perf_counter(), time.process_time()
                 figures = live_stats.snapshot()
                 times.append((time.perf_counter() - began) * 1000)
+                cpu.append((time.process_time() - began_cpu) * 1000)
             queries.append(len(captured.captured_queries))
         frame = events.encode({"type": "stats", **figures})
         times.sort()
         p95 = times[min(len(times) - 1, round(0.95 * (len(times) - 1)))]
         self.stdout.write(
             f"stats round: median {statistics.median(times):.1f} ms, p95 {p95:.1f} ms, "
+            f"this process's CPU median {statistics.median(cpu):.1f} ms, "
             f"{max(queries)} queries, frame {len(frame.encode()) / 1024:.0f} KiB "
             f"({len(figures['queues'])} queues, {len(figures['agents'])} agents)"
         )
@@ -108,14 +123,11 @@ class _Socket:
         self.frames += 1
 
 
-def _in_this_thread(func):
-    """The hub's ``db()`` for this command: the query runs on the command's own connection (a server runs
-    it in its database threads), so that the throw-away database has no other session to drop."""
-
-    async def run(*args, **kwargs):
-        return func(*args, **kwargs)
-
-    return run
+def _one_database_thread(func):
+    """The hub's ``db()`` for this command: one database thread whose connection the command closes
+    afterwards (a server uses its pool of database threads), so that the throw-away database can be
+    dropped."""
+    return sync_to_async(func, thread_sensitive=True)
 
 
 async def _hub_round(count: int) -> tuple[int, int, float]:
@@ -124,10 +136,11 @@ async def _hub_round(count: int) -> tuple[int, int, float]:
     hub = supervisor.StatsHub()
     sockets = [_Socket() for _ in range(count)]
     hub.sockets.update(sockets)
-    with mock.patch.object(supervisor, "db", _in_this_thread):
+    with mock.patch.object(supervisor, "db", _one_database_thread):
         began = time.perf_counter()
         await hub.round()
         elapsed = (time.perf_counter() - began) * 1000
+    await sync_to_async(connections.close_all, thread_sensitive=True)()
     return hub.rounds, sum(socket.frames for socket in sockets), elapsed
 
 
@@ -203,3 +216,63 @@ def _populate(agents: int, queues: int, total: int) -> None:
         ],
         batch_size=2000,
     )
+
+
+def _supervisors(count: int) -> list[tuple[str, str]]:
+    """``count`` supervisors in the server's database (made or refreshed), as (username, password)."""
+    from django.contrib.auth.models import Permission
+
+    permission = Permission.objects.get(codename="supervise", content_type__app_label="routing")
+    made = []
+    for n in range(count):
+        username, password = f"bench-supervisor-{n}", f"bench-supervisor-pw-{n}"
+        user, _ = get_user_model().objects.get_or_create(username=username)
+        user.set_password(password)
+        user.save()
+        user.user_permissions.add(permission)
+        made.append((username, password))
+    return made
+
+
+def _busiest(limit: int) -> list[str]:
+    from conversations.models import Conversation, State
+
+    rows = Conversation.objects.filter(state=State.ACTIVE).order_by("-last_seq").values_list("id", flat=True)
+    return [str(pk) for pk in rows[:limit]]
+
+
+async def _watch(url: str, count: int, seconds: float) -> int:
+    """Hold ``count`` supervisor sockets for ``seconds``; each watches the 10 busiest active conversations
+    (looked up again every 5 s). Returns how many frames they received."""
+    import json
+
+    from websockets.asyncio.client import connect
+
+    from bench.signin import sign_in
+
+    accounts = await sync_to_async(_supervisors)(count)
+    received = 0
+    deadline = time.monotonic() + seconds
+
+    async def hold(username: str, password: str) -> None:
+        nonlocal received
+        cookie = await asyncio.to_thread(sign_in, url, username, password)
+        ws_url = url.replace("http", "ws", 1) + "/ws/supervisor/"
+        async with connect(ws_url, origin=url, additional_headers={"Cookie": cookie}, max_size=None) as socket:
+            watched: set[str] = set()
+            next_lookup = 0.0
+            while (left := deadline - time.monotonic()) > 0:
+                if time.monotonic() >= next_lookup:
+                    for conversation_id in set(await sync_to_async(_busiest)(10)) - watched:
+                        await socket.send(json.dumps({"type": "watch", "conversation_id": conversation_id}))
+                        watched.add(conversation_id)
+                    next_lookup = time.monotonic() + 5
+                try:
+                    await asyncio.wait_for(socket.recv(), timeout=min(left, 1))
+                    received += 1
+                except TimeoutError:
+                    continue
+
+    await asyncio.gather(*(hold(username, password) for username, password in accounts))
+    await sync_to_async(connections.close_all, thread_sensitive=True)()
+    return received

@@ -1,0 +1,113 @@
+"""Pick-queue news for the workspace sockets of one server process (one hub per event loop).
+
+A change to a pick queue (``events.queue_changed``) reaches every workspace socket in the queue's group.
+The socket only marks the queue changed here. A round then computes each changed queue's page once
+(``payloads.pick_queue_pages``: the oldest 200 items and the total, the same for every member), and every
+socket that follows one of those queues gets one ``queue`` frame, encoded once per set of queues. Rounds
+are at least ``PARLEY_QUEUE_NEWS_INTERVAL`` seconds apart, so a socket gets at most one ``queue`` frame per
+interval however fast the queue changes: the changes of that time go out together.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import weakref
+
+from django.conf import settings
+
+from ..actions import payloads
+from .base import db, events
+
+logger = logging.getLogger("parley.sockets")
+
+
+class QueueNews:
+    def __init__(self) -> None:
+        self.followers: dict[str, set] = {}  # queue id -> the sockets that show its pick list
+        self.dirty: set[str] = set()
+        self.last_round = float("-inf")  # loop time of the last round's start
+        self.pending: asyncio.TimerHandle | asyncio.Task | None = None
+        self.rounds = 0  # rounds run (the benchmark reports it)
+        self.pages_computed = 0  # queue pages computed (one per changed queue per round)
+
+    def follow(self, socket, queue_ids) -> None:
+        """``socket`` (with its ``queue_ids``, replaced here) shows the pick lists of ``queue_ids``."""
+        self.unfollow(socket)
+        socket.queue_ids = frozenset(str(queue_id) for queue_id in queue_ids)
+        for queue_id in socket.queue_ids:
+            self.followers.setdefault(queue_id, set()).add(socket)
+
+    def unfollow(self, socket) -> None:
+        for queue_id in getattr(socket, "queue_ids", ()):
+            followers = self.followers.get(queue_id)
+            if followers is not None:
+                followers.discard(socket)
+                if not followers:
+                    del self.followers[queue_id]
+        socket.queue_ids = frozenset()
+
+    def changed(self, queue_id) -> None:
+        """The pick list of ``queue_id`` changed: its followers hear it in the next round."""
+        queue_id = str(queue_id)
+        if queue_id not in self.followers:
+            return
+        self.dirty.add(queue_id)
+        self._schedule()
+
+    def _schedule(self) -> None:
+        if self.pending is not None or not self.dirty:
+            return
+        loop = asyncio.get_running_loop()
+        delay = self.last_round + settings.PARLEY_QUEUE_NEWS_INTERVAL - loop.time()
+        if delay <= 0:
+            self.pending = loop.create_task(self._round())
+        else:
+            self.pending = loop.call_later(delay, self._start)
+
+    def _start(self) -> None:
+        self.pending = asyncio.get_running_loop().create_task(self._round())
+
+    async def _round(self) -> None:
+        loop = asyncio.get_running_loop()
+        self.last_round = loop.time()
+        dirty, self.dirty = self.dirty, set()
+        try:
+            sockets = {socket for queue_id in dirty for socket in self.followers.get(queue_id, ())}
+            if sockets:
+                await self._send(sockets)
+        except Exception:  # the news is lost, the data is not: the next change or a reload shows it
+            logger.exception("pick queue round failed")
+        finally:
+            self.pending = None
+            self.rounds += 1
+            self._schedule()  # changes that came in during the round: the next round, an interval later
+
+    async def _send(self, sockets: set) -> None:
+        needed = sorted({queue_id for socket in sockets for queue_id in socket.queue_ids})
+        pages = await db(payloads.pick_queue_pages)(needed)
+        self.pages_computed += len(needed)
+        texts: dict[frozenset, str] = {}
+        for socket in sockets:
+            if not socket.queue_ids or not socket.queue_ids <= pages.keys():
+                continue  # it left, or its queues changed (it sent its new list itself), meanwhile
+            text = texts.get(socket.queue_ids)
+            if text is None:
+                frame = payloads.merge_pick_pages([pages[q] for q in sorted(socket.queue_ids)])
+                text = texts[socket.queue_ids] = events.encode({"type": "queue", **frame})
+            try:
+                await socket.send(text_data=text)
+            except Exception:  # a socket closing meanwhile
+                logger.debug("queue frame to a closing socket dropped", exc_info=True)
+
+
+_by_loop: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, QueueNews] = weakref.WeakKeyDictionary()
+
+
+def hub() -> QueueNews:
+    """This event loop's pick-queue news."""
+    loop = asyncio.get_running_loop()
+    news = _by_loop.get(loop)
+    if news is None:
+        news = _by_loop[loop] = QueueNews()
+    return news
