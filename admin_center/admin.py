@@ -137,6 +137,25 @@ class ChatWidgetAdmin(admin.ModelAdmin):
         css = ADMIN_MEDIA["css"]
         js = ["admin_center/copy-snippet.js"]
 
+    def get_urls(self):
+        from django.urls import path
+
+        from admin_center import widget_test
+
+        own = [
+            path(
+                "<path:object_id>/test/",
+                self.admin_site.admin_view(widget_test.test_page),
+                name="admin_center_chatwidget_test",
+            ),
+            path(
+                "<path:object_id>/test-token/",
+                self.admin_site.admin_view(widget_test.test_token_view),
+                name="admin_center_chatwidget_test_token",
+            ),
+        ]
+        return own + super().get_urls()
+
     def change_view(self, request, object_id, form_url="", extra_context=None):
         widget = self.get_object(request, object_id)
         extra_context = dict(extra_context or {})

@@ -94,9 +94,7 @@ def url_problem(url: object, *, resolve: bool = True, unresolved_ok: bool = True
     if addresses is None:
         return None if unresolved_ok else _("The host name %(host)s does not resolve.") % {"host": host}
     if any(refused_address(address) for address in addresses):
-        return _("%(host)s resolves to a loopback or private-network address, which is not allowed.") % {
-            "host": host
-        }
+        return _("%(host)s resolves to a loopback or private-network address, which is not allowed.") % {"host": host}
     return None
 
 

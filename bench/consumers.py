@@ -28,6 +28,7 @@ import hmac
 import itertools
 import json
 import os
+import tracemalloc
 import uuid
 
 from channels.generic.websocket import AsyncWebsocketConsumer
@@ -120,8 +121,46 @@ class GroupRelayConsumer(GatedConsumer):
         await self.send(text_data=event["text"])
 
 
+_traced: list = []  # the tracemalloc snapshot taken when the trace started
+
+
+def _trace(command: str) -> dict:
+    """``{"tracemalloc": "start"}``: trace this process's allocations from now on (25 frames deep);
+    ``"report"``: what was allocated since then and is still held, by line and by file, then stop."""
+    if command == "start":
+        tracemalloc.start(25)
+        _traced[:] = [tracemalloc.take_snapshot()]
+        return {"tracing": True}
+    if command != "report" or not _traced:
+        return {"tracing": False}
+    snapshot = tracemalloc.take_snapshot()
+    ignore = [tracemalloc.Filter(False, tracemalloc.__file__)]
+    before = _traced[0].filter_traces(ignore)
+    after = snapshot.filter_traces(ignore)
+    by_line = after.compare_to(before, "lineno")
+    by_file = after.compare_to(before, "filename")
+    tracemalloc.stop()
+    _traced.clear()
+
+    def rows(stats, limit):
+        return [
+            {"where": str(stat.traceback[0]), "kb": round(stat.size_diff / 1024, 1), "blocks": stat.count_diff}
+            for stat in sorted(stats, key=lambda stat: -stat.size_diff)[:limit]
+        ]
+
+    return {
+        "total_kb": round(sum(stat.size_diff for stat in by_file) / 1024, 1),
+        "by_line": rows(by_line, 40),
+        "by_file": rows(by_file, 30),
+    }
+
+
 class StatsConsumer(GatedConsumer):
     async def receive(self, text_data=None, bytes_data=None) -> None:
+        command = json.loads(text_data or "{}").get("tracemalloc") if text_data else None
+        if command:
+            await self.send(text_data=json.dumps(_trace(command)))
+            return
         await self.send(
             text_data=json.dumps(
                 {

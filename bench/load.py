@@ -63,6 +63,8 @@ class Conn:
         self.inbox: list[dict] = []
         self.arrived = asyncio.Event()
         self.closed = False
+        self.url = ""  # what the benchmark opened it with (bench/scale.py reopens sockets)
+        self.cookie: str | None = None
         self.reader = asyncio.get_running_loop().create_task(self._read())
 
     @classmethod
@@ -238,6 +240,14 @@ async def server_stats(urls: list[str]) -> list[dict] | None:
     return stats
 
 
+async def server_trace(url: str, command: str) -> dict:
+    """Start (``"start"``) or read and stop (``"report"``) the allocation trace of the process at ``url``."""
+    stats_url = ws_base(url) + "/ws/bench/stats/"
+    async with connect(stats_url, additional_headers=bench_headers(stats_url), open_timeout=10) as ws:
+        await ws.send(json.dumps({"tracemalloc": command}))
+        return json.loads(await asyncio.wait_for(ws.recv(), 300))
+
+
 def total_queries(stats: list[dict] | None) -> int | None:
     return None if stats is None else sum(s["queries"] for s in stats)
 
@@ -297,6 +307,7 @@ class ParleySide:
             url = self.urls[i % len(self.urls)]
             cookie = await asyncio.to_thread(sign_in, url, username, password)
             conn = await Conn.open(ws_base(url) + "/ws/agent/", self._agent_frame, cookie=cookie)
+            conn.url, conn.cookie = ws_base(url) + "/ws/agent/", cookie  # the soak reopens it (bench/scale.py)
             await conn.expect("welcome")
             await conn.send({"type": "presence", "status": "available", "req": "p"})
             await conn.expect("ok", req="p")
@@ -307,6 +318,7 @@ class ParleySide:
     async def open_customer(self, subject: str, url: str, hot=None) -> tuple[Conn, dict]:
         token = customer_token(self.private_pem, subject)
         conn = await Conn.open(f"{ws_base(url)}/ws/widget/{self.widget}/", hot)
+        conn.url = url
         await conn.send({"type": "hello", "token": token})
         welcome = await conn.expect("welcome")
         return conn, welcome

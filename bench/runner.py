@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 
 from admin_center.demo_keys import generate_key_pair
 
-from . import load
+from . import load, scale
 
 
 @dataclass
@@ -30,6 +30,13 @@ class Options:
     probe_history: int = 0
     idle: int = 0
     idle_hold: float = 5.0
+    idle_tracemalloc: bool = False
+    soak: bool = False
+    soak_minutes: int = 30
+    second_wave: bool = False
+    pick_queue: bool = False
+    pick_open: int = 2000
+    pick_agents: int = 200
 
 
 Setup = Callable[[str, dict], dict]
@@ -204,9 +211,13 @@ async def _history(conn: load.Conn, before_seq: int) -> dict:
     return frame
 
 
-async def idle_probe(side: load.ParleySide, count: int, hold: float) -> dict:
-    """``count`` widgets that said hello and then stay idle, on the first process."""
+async def idle_probe(side: load.ParleySide, count: int, hold: float, *, tracemalloc: bool = False) -> dict:
+    """``count`` widgets that said hello and then stay idle, on the first process. With ``tracemalloc``
+    the server traces its allocations meanwhile and reports what the widgets hold, by line and by file
+    (the trace's own memory inflates RSS then: the KiB per connection come from a run without it)."""
     url = side.urls[0]
+    if tracemalloc:
+        await load.server_trace(url, "start")
     stats_before = await load.server_stats([url])
     started = time.perf_counter()
 
@@ -219,6 +230,7 @@ async def idle_probe(side: load.ParleySide, count: int, hold: float) -> dict:
     await asyncio.sleep(hold)
     stats_after = await load.server_stats([url])
     held = sum(1 for c in conns if not c.closed)
+    trace = await load.server_trace(url, "report") if tracemalloc else None
     await asyncio.gather(*(c.close() for c in conns))
     result = {
         "connections": count,
@@ -227,6 +239,8 @@ async def idle_probe(side: load.ParleySide, count: int, hold: float) -> dict:
         "server_sockets": stats_after[0]["parley_sockets"] if stats_after else None,
         "open_all_s": round(opened_in, 2),
     }
+    if trace is not None:
+        result["tracemalloc"] = {**trace, "kb_per_connection": round(trace.get("total_kb", 0) / count, 2)}
     if stats_before and stats_after and stats_before[0]["rss_kb"] and stats_after[0]["rss_kb"]:
         grown = stats_after[0]["rss_kb"] - stats_before[0]["rss_kb"]
         result.update(
@@ -275,6 +289,14 @@ async def run(urls: list[str], setup: Setup, options: Options, log: Callable[[st
             setup, "fill_history", {"subjects": [f"bench-c{i}" for i in range(n)], "count": options.history}
         )
 
+    if options.soak:
+        log(f"soak: {options.soak_minutes} min at {n} x {options.rate} msg/s, 10% of the sockets reconnecting a minute")
+        report["soak"] = await scale.soak(side, urls, n, options.rate, options.soak_minutes, log)
+        await side.close()
+        report["server"] = {"processes": len(urls)}
+        report["duration_s"] = round((datetime.now(UTC) - started_at).total_seconds(), 1)
+        return report
+
     log(f"relay: {n} conversations x {options.rate} msg/s for {options.seconds} s")
     stats_before = await load.server_stats(urls)
     relay_paced = await load.paced_phase(side, n, options.rate, options.seconds)
@@ -315,14 +337,22 @@ async def run(urls: list[str], setup: Setup, options: Options, log: Callable[[st
     group = anchors["group_relay"]["msgs_per_s"]
     report["relay_vs_group_relay"] = round(report["relay"]["msgs_per_s"] / group, 3) if group else None
 
+    if options.second_wave:
+        report["second_wave"] = await scale.second_wave(side, urls, setup, n, options, log)
+
     if options.probe_history:
         log(f"history probe: {options.probe_history} messages")
         report["history_probe"] = await history_probe(side, setup, options.probe_history)
     await side.close()
 
+    if options.pick_queue:
+        report["pick_queue"] = await scale.pick_queue_probe(
+            urls, setup, private_pem, run_id, log, open_count=options.pick_open, agents=options.pick_agents
+        )
+
     if options.idle:
         log(f"idle widgets: {options.idle}")
-        report["idle"] = await idle_probe(side, options.idle, options.idle_hold)
+        report["idle"] = await idle_probe(side, options.idle, options.idle_hold, tracemalloc=options.idle_tracemalloc)
     report["duration_s"] = round((datetime.now(UTC) - started_at).total_seconds(), 1)
     return report
 
@@ -332,6 +362,8 @@ def _fmt(value) -> str:
 
 
 def table(report: dict) -> str:
+    if "relay" not in report:  # a soak
+        return scale.soak_table(report["soak"])
     relay, anchors = report["relay"], report["anchor"]
     rows = [
         ("", "msgs/s (closed loop)", "p50 ms", "p95 ms", "p99 ms", "lost"),
@@ -375,6 +407,10 @@ def table(report: dict) -> str:
                 f" {part['queries_per_welcome']} queries; history pages {part['history_ms_median']} ms,"
                 f" {part['queries_per_history_page']} queries"
             )
+    if "second_wave" in report:
+        lines.append(scale.second_wave_line(report["second_wave"]))
+    if "pick_queue" in report:
+        lines.append(scale.pick_queue_line(report["pick_queue"]))
     if "idle" in report:
         idle = report["idle"]
         lines.append(

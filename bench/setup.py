@@ -17,6 +17,8 @@ from admin_center.models import ChatAuthenticationSetting, ChatWidget, Workstrea
 from conversations.models import Conversation, Customer, Message, Role, State
 from routing.models import AgentProfile, Queue
 
+from . import scale_setup
+
 WIDGET_ID = "benchmark"
 AUTH_NAME = "Benchmark JWT"
 
@@ -113,4 +115,4 @@ def fill_history(spec: dict) -> dict:
     return result
 
 
-ACTIONS = {"prepare": prepare, "fill_history": fill_history}
+ACTIONS = {"prepare": prepare, "fill_history": fill_history, **scale_setup.ACTIONS}

@@ -229,7 +229,7 @@ PARLEY_FRAME_BURST = env.int("PARLEY_FRAME_BURST", default=40)
 # Workspace and supervisor sockets per client IP address, counted apart from widget sockets; 0 = no limit.
 PARLEY_MAX_AGENT_SOCKETS_PER_IP = env.int("PARLEY_MAX_AGENT_SOCKETS_PER_IP", default=50)
 # New conversations per hour started from one IP address, and per widget (anonymous abuse); 0 = no limit.
-PARLEY_NEW_CONVERSATIONS_PER_IP_HOUR = env.int("PARLEY_NEW_CONVERSATIONS_PER_IP_HOUR", default=30)
+PARLEY_NEW_CONVERSATIONS_PER_IP_HOUR = env.int("PARLEY_NEW_CONVERSATIONS_PER_IP_HOUR", default=60)
 PARLEY_NEW_CONVERSATIONS_PER_WIDGET_HOUR = env.int("PARLEY_NEW_CONVERSATIONS_PER_WIDGET_HOUR", default=1000)
 # Anonymous visitors without any conversation are deleted this many seconds after they were last seen.
 PARLEY_VISITOR_IDLE_SECONDS = env.int("PARLEY_VISITOR_IDLE_SECONDS", default=24 * 3600)

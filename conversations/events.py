@@ -239,6 +239,11 @@ def close_socket(channel_name: str, code: int) -> None:
     _deferred(channel_name, {"type": CLOSE, "code": code}, group=False)
 
 
+def to_group(group: str, message: dict) -> None:
+    """After commit: a channel-layer ``message`` (with its own ``type``) to every socket of ``group``."""
+    _deferred(group, message)
+
+
 def close_user_sockets(user_id: Any, code: int) -> None:
     """After commit: close every workspace and supervisor socket of the user with ``code``."""
     _deferred(user_group(user_id), {"type": CLOSE, "code": code})

@@ -13,6 +13,7 @@ import logging
 import math
 import threading
 import time
+import uuid
 from functools import lru_cache
 
 import jwt
@@ -301,9 +302,15 @@ def visitor_token(customer: Customer) -> str:
     return signing.dumps(str(customer.id), salt=VISITOR_SALT, compress=False)
 
 
-def visitor_customer(token) -> Customer:
+def visitor_customer(token, *, create: bool = True) -> Customer:
     """The anonymous visitor a token names, or a new visitor when the token is
-    missing, forged, expired or names a customer that no longer exists."""
+    missing, forged, expired or names a customer that no longer exists.
+
+    ``create=False`` (the widget socket's ``hello``): a visitor without a stored row is returned unsaved,
+    with the id their token names (or a new one); the row is stored only when they first store
+    something (``stored_visitor``: their first message, survey answers, upload or email switch), so that
+    sockets that only say hello create nothing (docs/security.md "Anonymous visitors")."""
+    wanted = None
     if isinstance(token, str) and 0 < len(token) <= 512:
         try:
             customer_id = signing.loads(token, salt=VISITOR_SALT, max_age=VISITOR_MAX_AGE)
@@ -313,4 +320,28 @@ def visitor_customer(token) -> Customer:
             customer = Customer.objects.filter(pk=customer_id, authentication__isnull=True).first()
             if customer is not None:
                 return customer
-    return Customer.objects.create(last_seen_at=timezone.now())
+            wanted = customer_id
+    if create:
+        return Customer.objects.create(last_seen_at=timezone.now())
+    try:
+        pk = uuid.UUID(str(wanted)) if wanted else uuid.uuid4()
+    except ValueError:
+        pk = uuid.uuid4()
+    if wanted and Customer.objects.filter(pk=pk).exists():  # not a visitor's id (never issued as one)
+        pk = uuid.uuid4()
+    return Customer(id=pk, last_seen_at=timezone.now())
+
+
+def is_stored(customer: Customer) -> bool:
+    return not customer._state.adding
+
+
+def stored_visitor(customer: Customer) -> Customer:
+    """The visitor's row, stored now if ``visitor_customer(create=False)`` left it unsaved (call inside the
+    transaction that stores the first thing of theirs). Returns the stored customer."""
+    if is_stored(customer):
+        return customer
+    stored, _created = Customer.objects.get_or_create(
+        pk=customer.pk, authentication=None, defaults={"last_seen_at": timezone.now()}
+    )
+    return stored

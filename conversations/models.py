@@ -247,6 +247,9 @@ class Connection(models.Model):
     channel_name = models.CharField(max_length=200, unique=True)
     kind = models.CharField(max_length=16, choices=Kind.choices)
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, null=True, blank=True, related_name="connections")
+    # An anonymous visitor's id before their row is stored (with their first message): their sockets are
+    # counted (PARLEY_MAX_SOCKETS_PER_CUSTOMER) and take ``customer`` when the row is stored.
+    visitor = models.UUIDField(null=True, blank=True, editable=False)
     widget = models.ForeignKey(
         "admin_center.ChatWidget", on_delete=models.CASCADE, null=True, blank=True, related_name="connections"
     )
@@ -262,6 +265,7 @@ class Connection(models.Model):
         verbose_name_plural = _("connections")
         indexes = [
             models.Index(fields=["customer", "connected_at"], name="conn_customer_idx"),
+            models.Index(fields=["visitor"], name="conn_visitor_idx"),
             models.Index(fields=["agent"], name="conn_agent_idx"),
             models.Index(fields=["ip_address"], name="conn_ip_idx"),
             models.Index(fields=["heartbeat_at"], name="conn_heartbeat_idx"),

@@ -87,9 +87,16 @@ def customer_from_upload_token(token: str, widget) -> Customer | None:
     if not isinstance(data, dict) or data.get("w") != widget.public_id:
         return None
     try:
-        return Customer.objects.filter(pk=uuid.UUID(str(data.get("c")))).first()
+        customer_id = uuid.UUID(str(data.get("c")))
     except ValueError:
         return None
+    customer = Customer.objects.filter(pk=customer_id).first()
+    if customer is None and widget.authentication_id is None:
+        # an anonymous visitor's first upload stores their row (the socket's hello did not)
+        customer, _created = Customer.objects.get_or_create(
+            pk=customer_id, authentication=None, defaults={"last_seen_at": timezone.now()}
+        )
+    return customer
 
 
 # --- checking and storing an upload --------------------------------------------------------------

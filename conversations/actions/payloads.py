@@ -312,18 +312,21 @@ def customer_welcome(widget, customer, conversation: Conversation | None, visito
 def customer_panel(agent: AgentProfile, conversation_id) -> dict:
     """The workspace's read-only customer panel for one of the agent's
     conversations: who the customer is and their earlier conversations."""
-    return panel_for(access.access_conversation_for_agent(agent, conversation_id))
+    return panel_for(access.access_conversation_for_agent(agent, conversation_id), agent)
 
 
-def panel_for(conversation: Conversation) -> dict:
+def panel_for(conversation: Conversation, agent: AgentProfile | None = None) -> dict:
     """The customer panel of a conversation the caller may read (its agent's, or a consultant's:
-    ``conversations.actions.reading.customer_panel``)."""
+    ``conversations.actions.reading.customer_panel``). With ``agent``, the earlier conversations are only
+    those in the agent's queues: the state, agents and number of the customer's conversations elsewhere
+    are not shown (docs/security.md)."""
     customer = conversation.customer
     authentication = customer.authentication if customer.authentication_id else None
+    earlier = access.conversations().filter(customer=customer)
+    if agent is not None:
+        earlier = earlier.filter(queue__members=agent)
     earlier = (
-        access.conversations()
-        .filter(customer=customer)
-        .exclude(pk=conversation.pk)
+        earlier.exclude(pk=conversation.pk)
         .annotate(message_count=Count("messages"))
         .order_by("-created_at")[:20]
     )

@@ -41,7 +41,7 @@ def customer_panel(agent: AgentProfile, conversation_id) -> dict:
     is, what the website signed about them (``context``), their survey answers with the survey's labels
     (``pre_chat``), this conversation, and their earlier conversations (closed ones too, newest first)."""
     conversation = consult.readable_conversation(agent, conversation_id)
-    data = payloads.panel_for(conversation)
+    data = payloads.panel_for(conversation, agent)
     data["context"] = conversation.context or {}
     labels = {
         field.get("name"): field.get("label")
@@ -58,9 +58,13 @@ def customer_panel(agent: AgentProfile, conversation_id) -> dict:
 def earlier_conversation(agent: AgentProfile, conversation_id, other_id) -> dict:
     """One earlier conversation of the same customer, read-only, for the customer panel: its summary, its
     latest messages (at most ``PARLEY_SYNC_PAGE_MAX``) and its notes. Only for the agent (or a consultant)
-    of ``conversation_id``, and only conversations of that conversation's customer."""
+    of ``conversation_id``, and only conversations of that conversation's customer in the agent's queues."""
     conversation = consult.readable_conversation(agent, conversation_id)
-    other = access.conversations().filter(pk=access.parse_id(other_id), customer_id=conversation.customer_id).first()
+    other = (
+        access.conversations()
+        .filter(pk=access.parse_id(other_id), customer_id=conversation.customer_id, queue__members=agent)
+        .first()
+    )
     if other is None:
         raise ServiceError(NOT_FOUND, "No such conversation of this customer.")
     messages, has_more = payloads.latest_messages(other, settings.PARLEY_SYNC_PAGE_MAX)

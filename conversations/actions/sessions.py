@@ -8,12 +8,13 @@ from collections.abc import Iterable
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from admin_center.models import ChatWidget
 from routing.models import AgentProfile, Presence, Queue
 
-from .. import events
+from .. import events, identity
 from ..errors import BAD_REQUEST, ServiceError
 from ..models import CURRENT_STATES, Connection, Conversation, Customer, Mode
 from . import access
@@ -40,11 +41,13 @@ def customer_connected(customer: Customer, widget, *, channel_name: str, ip_addr
     socket limit (oldest closed with 4409) and tell a waiting conversation's
     agent that the customer is back."""
     now = timezone.now()
+    stored = identity.is_stored(customer)  # an anonymous visitor's row waits for their first message
     with transaction.atomic():
         Connection.objects.create(
             channel_name=channel_name,
             kind=Connection.Kind.CUSTOMER,
-            customer=customer,
+            customer=customer if stored else None,
+            visitor=None if stored else customer.pk,
             widget=widget,
             ip_address=ip_address,
             connected_at=now,
@@ -53,13 +56,15 @@ def customer_connected(customer: Customer, widget, *, channel_name: str, ip_addr
         limit = settings.PARLEY_MAX_SOCKETS_PER_CUSTOMER
         if limit:
             surplus = list(
-                Connection.objects.filter(customer=customer)
+                Connection.objects.filter(Q(customer_id=customer.pk) | Q(visitor=customer.pk))
                 .order_by("-connected_at", "-id")
                 .values_list("pk", "channel_name")[limit:]
             )
             for _pk, name in surplus:
                 events.close_socket(name, CLOSE_TOO_MANY_SOCKETS)
             Connection.objects.filter(pk__in=[pk for pk, _ in surplus]).delete()
+        if not stored:
+            return None
         Customer.objects.filter(pk=customer.pk).update(last_seen_at=now)
         conversation = access.current_conversation(customer, widget.workstream, lock=True)
         # Connecting (loading any page of the site) is not "returning": only a customer's message
@@ -68,6 +73,15 @@ def customer_connected(customer: Customer, widget, *, channel_name: str, ip_addr
             conversation.customer_left_at = None
             conversation.save(update_fields=["customer_left_at"])
     return conversation
+
+
+def visitor_stored(customer: Customer, widget, channel_name: str) -> Customer:
+    """An anonymous visitor stores their first thing (inside that transaction): their row is stored
+    (``identity.stored_visitor``) and the Connection rows of all their sockets (other tabs that said hello
+    with the same visitor token too) name them."""
+    stored = identity.stored_visitor(customer)
+    Connection.objects.filter(visitor=stored.pk, customer__isnull=True).update(customer=stored)
+    return stored
 
 
 def customer_disconnected(channel_name: str) -> None:

@@ -14,7 +14,7 @@ from django.conf import settings
 
 from .. import events, group_commit, metrics, origins, protocol, timers
 from ..actions import sessions
-from ..errors import UNAVAILABLE, ServiceError
+from ..errors import RATE_LIMITED, UNAVAILABLE, ServiceError
 from ..protocol import BadFrame
 from .limits import TokenBucket, unregistered
 
@@ -76,6 +76,8 @@ class FrameConsumer(AsyncWebsocketConsumer):
     """
 
     commands: frozenset[str] = frozenset()
+    # frames under the send bucket (``take_send_token``); every other kind takes a token of the frame bucket
+    send_kinds: frozenset[str] = frozenset({"send", "leave_message"})
     groups_joined: list[str]
     held_ip: str | None = None
     socket_kind = ""  # set when accepted: the open-sockets metric counts it
@@ -93,6 +95,8 @@ class FrameConsumer(AsyncWebsocketConsumer):
     async def websocket_connect(self, message) -> None:
         self.groups_joined = []
         self.send_bucket = TokenBucket(settings.PARLEY_SEND_RATE, settings.PARLEY_SEND_BURST)
+        # every other frame, refused ones included (PARLEY_FRAME_RATE / PARLEY_FRAME_BURST)
+        self.frame_bucket = TokenBucket(settings.PARLEY_FRAME_RATE, settings.PARLEY_FRAME_BURST)
         await super().websocket_connect(message)
 
     async def accept(self, subprotocol=None, headers=None) -> None:
@@ -160,9 +164,13 @@ class FrameConsumer(AsyncWebsocketConsumer):
         try:
             frame = protocol.parse(text_data, self.commands)
         except BadFrame as exc:
-            await self.send_error(exc.code, exc.message, exc.echo)
+            refused = exc if self.frame_bucket.take() else protocol.rate_limited()  # a flood of bad frames
+            await self.send_error(refused.code, refused.message, refused.echo)
             return
         kind = frame["type"]
+        if kind not in self.send_kinds and not self.frame_bucket.take():
+            await self.send_error(RATE_LIMITED, protocol.rate_limited().message, frame)
+            return
         try:
             answer = await getattr(self, f"on_{kind}")(frame)
         except ServiceError as exc:

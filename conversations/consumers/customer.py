@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from django.conf import settings
+from django.db import transaction
 
 from admin_center.models import ChatWidget
 
@@ -46,6 +47,8 @@ class CustomerConsumer(JourneyFrames, FrameConsumer):
     customer = None
     conversation_id = None
     hello_task: asyncio.Task | None = None
+    # an anonymous visitor whose row is not stored yet (stored with their first message: stored_customer)
+    visitor_unsaved = None
 
     async def connect(self) -> None:
         public_id = self.scope["url_route"]["kwargs"]["public_id"]
@@ -114,12 +117,14 @@ class CustomerConsumer(JourneyFrames, FrameConsumer):
             customer_context.remember(customer, widget.workstream, claims)
             visitor_token = None
         else:
-            customer = identity.visitor_customer(visitor)
+            # stored on their first message (or survey answers, upload, email switch), not on hello
+            customer = identity.visitor_customer(visitor, create=False)
             visitor_token = identity.visitor_token(customer)
         conversation = sessions.customer_connected(
             customer, widget, channel_name=self.channel_name, ip_address=self.client_ip()
         )
         self.customer = customer
+        self.visitor_unsaved = None if identity.is_stored(customer) else customer
         if conversation is not None:
             self.conversation_id = conversation.id
         notifications.mark_seen(customer.id, widget.workstream_id)
@@ -145,15 +150,34 @@ class CustomerConsumer(JourneyFrames, FrameConsumer):
         return {"type": "ack", "client_id": message.client_id, "message": message_dict(message)}
 
     def _send_sync(self, client_id, text, attachments):
+        if self.visitor_unsaved is not None:
+            with transaction.atomic():  # an anonymous visitor's row is stored with their first message
+                return self._store_message(client_id, text, attachments)
+        return self._store_message(client_id, text, attachments)
+
+    def _store_message(self, client_id, text, attachments):
         message, conversation, _stored = messages.customer_message(
-            self.customer,
+            self.stored_customer(),
             self.widget,
             client_id=client_id,
             text=text,
             origin=self.channel_name,
             attachments=attachments,
+            ip_address=self.client_ip(),
         )
         return message, conversation
+
+    def stored_customer(self):
+        """``self.customer``, stored first if they are a visitor who has stored nothing yet (call in a
+        database thread, inside the transaction that stores their first thing; until it commits, every
+        call stores the row again if it is not there: a rolled-back first message leaves nothing)."""
+        if self.visitor_unsaved is not None:
+            self.customer = sessions.visitor_stored(self.visitor_unsaved, self.widget, self.channel_name)
+            transaction.on_commit(self._visitor_committed)
+        return self.customer
+
+    def _visitor_committed(self) -> None:
+        self.visitor_unsaved = None
 
     async def on_sync(self, frame: dict):
         self._require_hello()

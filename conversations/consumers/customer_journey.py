@@ -7,6 +7,8 @@ and answers. The rules are in ``conversations/actions``.
 
 from __future__ import annotations
 
+from django.db import transaction
+
 from ..actions import availability, earlier, files, notifications, pre_chat, ratings, transcripts
 from ..protocol import BadFrame, field_bool
 from ..serializers import message_dict
@@ -42,14 +44,21 @@ def _echo_client_id(frame: dict) -> dict:
 
 
 class JourneyFrames:
-    """Handlers for ``JOURNEY_COMMANDS``; expects ``self.customer``, ``self.widget``, ``_require_hello``."""
+    """Handlers for ``JOURNEY_COMMANDS``; expects ``self.customer``, ``self.widget``, ``_require_hello`` and
+    ``stored_customer``."""
+
+    def _stored_then(self, action, *args, **kwargs):
+        """``action(customer, *args, **kwargs)`` in one transaction with the storing of an anonymous
+        visitor's row, if this is the first thing they store (in a database thread)."""
+        with transaction.atomic():
+            return action(self.stored_customer(), *args, **kwargs)
 
     async def on_pre_chat(self, frame: dict):
         self._require_hello()
         if "answers" not in frame:
             raise BadFrame("bad_request", "'answers' is missing.")
         try:
-            await db(pre_chat.submit)(self.customer, self.widget, frame["answers"])
+            await db(self._stored_then)(pre_chat.submit, self.widget, frame["answers"])
         except pre_chat.SurveyRefused as refused:
             return survey_error(refused)
         return {"type": "ok"}
@@ -58,8 +67,8 @@ class JourneyFrames:
         self._require_hello()
         self.take_send_token()
         try:
-            message, conversation, _stored = await db(availability.leave_message)(
-                self.customer,
+            message, conversation, _stored = await db(self._stored_then)(
+                availability.leave_message,
                 self.widget,
                 client_id=frame.get("client_id"),
                 text=frame.get("text"),
@@ -91,5 +100,5 @@ class JourneyFrames:
     async def on_email_notifications(self, frame: dict):
         self._require_hello()
         enabled = field_bool(frame, "enabled")
-        await db(notifications.set_subscribed)(self.customer, enabled)
+        await db(self._stored_then)(notifications.set_subscribed, enabled)
         return {"type": "ok"}

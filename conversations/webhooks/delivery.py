@@ -116,7 +116,26 @@ def backoff_seconds(attempts: int) -> float:
 
 def record(job: Job, outcome: Outcome, now: datetime | None = None) -> str:
     """Store the outcome of one attempt; returns the row's new status."""
+    return record_many([(job, outcome)], now)[0]
+
+
+def record_many(results: list[tuple[Job, Outcome]], now: datetime | None = None) -> list[str]:
+    """Store the outcomes of several attempts in one transaction (one commit for a busy dispatcher's
+    finished deliveries); returns each row's new status ("" for a row deleted meanwhile)."""
     now = now or timezone.now()
+    statuses = []
+    with transaction.atomic():
+        rows = Delivery.objects.select_for_update().in_bulk([job.delivery_id for job, _ in results])
+        for job, outcome in results:
+            row = rows.get(job.delivery_id)
+            statuses.append("" if row is None else _record(row, outcome, now))
+    for (job, outcome), status in zip(results, statuses, strict=True):
+        if status:
+            metrics.attempted(job.event_type, outcome.ok, status == Delivery.Status.FAILED)
+    return statuses
+
+
+def _record(row: Delivery, outcome: Outcome, now: datetime) -> str:
     fields = {
         "attempts": F("attempts") + 1,
         "leased_until": None,
@@ -124,22 +143,16 @@ def record(job: Job, outcome: Outcome, now: datetime | None = None) -> str:
         "last_response_ms": outcome.response_ms,
         "last_error": outcome.error[:500],
     }
-    with transaction.atomic():
-        row = Delivery.objects.select_for_update().filter(pk=job.delivery_id).first()
-        if row is None:  # the endpoint was deleted meanwhile
-            return ""
-        if outcome.ok:
-            fields.update(status=Delivery.Status.DELIVERED, delivered_at=now)
+    if outcome.ok:
+        fields.update(status=Delivery.Status.DELIVERED, delivered_at=now)
+    else:
+        retry_at = now + timedelta(seconds=backoff_seconds(row.attempts + 1))
+        if retry_at > row.retry_until:
+            fields.update(status=Delivery.Status.FAILED)
         else:
-            retry_at = now + timedelta(seconds=backoff_seconds(row.attempts + 1))
-            if retry_at > row.retry_until:
-                fields.update(status=Delivery.Status.FAILED)
-            else:
-                fields.update(next_attempt_at=retry_at)
-        Delivery.objects.filter(pk=row.pk).update(**fields)
-    status = fields.get("status", Delivery.Status.PENDING)
-    metrics.attempted(job.event_type, outcome.ok, status == Delivery.Status.FAILED)
-    return status
+            fields.update(next_attempt_at=retry_at)
+    Delivery.objects.filter(pk=row.pk).update(**fields)
+    return fields.get("status", Delivery.Status.PENDING)
 
 
 def prune(now: datetime | None = None) -> int:

@@ -26,6 +26,7 @@ from . import delivery, subscriptions, wakeup
 logger = logging.getLogger("parley.webhooks")
 
 PRUNE_EVERY_SECONDS = 600
+CLAIM_WINDOW_SECONDS = 0.01
 
 
 @functools.cache
@@ -42,9 +43,15 @@ def _claim(limit: int, prune: bool) -> list[delivery.Job]:
 
 
 class Dispatcher:
+    """Claims due rows when a delivery thread is free, posts them off the loop, and records the outcomes
+    in batches: the database sees one claim per round and one transaction for all deliveries that
+    finished meanwhile, however many events a busy chat writes."""
+
     def __init__(self) -> None:
         self.event = asyncio.Event()
         self.in_flight: set[asyncio.Task] = set()
+        self.finished: list[tuple[delivery.Job, delivery.Outcome]] = []
+        self.recorder: asyncio.Task | None = None
         self.pruned_at = 0.0
 
     async def run_once(self) -> int:
@@ -60,19 +67,28 @@ class Dispatcher:
         for job in jobs:
             task = loop.create_task(self._deliver(job), name=f"parley-webhook-{job.delivery_id}")
             self.in_flight.add(task)
-            task.add_done_callback(self._done)
+            task.add_done_callback(self.in_flight.discard)
         return len(jobs)
-
-    def _done(self, task: asyncio.Task) -> None:
-        self.in_flight.discard(task)
-        self.event.set()  # a thread is free, and the next event of that conversation may be due
 
     async def _deliver(self, job: delivery.Job) -> None:
         try:
             outcome = await asyncio.get_running_loop().run_in_executor(_http_threads(), delivery.post, job)
-            await database_sync_to_async(delivery.record)(job, outcome)
         except Exception:  # the row stays leased and is tried again when the lease runs out
             logger.exception("webhook delivery %s failed unexpectedly", job.delivery_id)
+            return
+        self.finished.append((job, outcome))
+        if self.recorder is None or self.recorder.done():
+            self.recorder = asyncio.get_running_loop().create_task(self._record())
+
+    async def _record(self) -> None:
+        """Store the finished deliveries, all those waiting at once, until none are left."""
+        while self.finished:
+            batch, self.finished = self.finished, []
+            try:
+                await database_sync_to_async(delivery.record_many)(batch)
+            except Exception:  # the rows stay leased and are tried again when the lease runs out
+                logger.exception("recording %d webhook deliveries failed", len(batch))
+            self.event.set()  # threads are free, and the next events of those conversations may be due
 
     async def run_forever(self) -> None:
         wakeup.attach(asyncio.get_running_loop(), self.event)
@@ -87,6 +103,8 @@ class Dispatcher:
             poll = settings.PARLEY_WEBHOOK_POLL_SECONDS * random.uniform(0.8, 1.0)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.event.wait(), timeout=poll)
+            # Events committed in the same moment are taken by one claim, not one claim each.
+            await asyncio.sleep(CLAIM_WINDOW_SECONDS)
 
     async def drain(self, timeout: float = 30) -> None:
         """Deliver until nothing is due and nothing is in flight (tests, benchmarks)."""
@@ -95,7 +113,9 @@ class Dispatcher:
             started = await self.run_once()
             if self.in_flight:
                 await asyncio.wait(set(self.in_flight), timeout=max(0.0, deadline - time.monotonic()))
-            elif not started:
+            if self.recorder is not None:
+                await self.recorder
+            if not started and not self.in_flight and not self.finished:
                 return
         raise TimeoutError("webhook deliveries still due")
 

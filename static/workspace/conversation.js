@@ -321,7 +321,7 @@ function send(type, id, button) {
       if (type === "resume") focusComposerWhenWritable(id);
       else if (type === "end" && !$("act-close").hidden && !$("act-close").disabled) $("act-close").focus();
       else if (listButton(next)) listButton(next).focus();
-      else focusList(id);
+      else if (!focusList(id)) $("messages").focus(); // nothing else to work on: the transcript
     },
     (error) => {
       toast({ title: T.error, body: error.message, kind: "error" });

@@ -12,7 +12,7 @@ import { dropToastsFor, notifyAssigned, notifyReturned, toast } from "./notify.j
 import { addOffer, dropOffer, replaceOffers } from "./offers.js";
 import { markRead } from "./reads.js";
 import { renderAll } from "./render.js";
-import { withMessage, withState } from "./state.js";
+import { listCursors, withMessage, withState } from "./state.js";
 import { renderCapacity, renderPresence, setConnection } from "./topbar.js";
 
 let welcomed = false;
@@ -33,7 +33,10 @@ export const HANDLERS = {
       S.knownIds.add(summary.id);
     }
     S.conversations = fresh;
+    S.more = { active: false, waiting: false, wrap_up: false, ...(frame.conversations_more || {}) };
+    S.listCursor = listCursors(frame.conversations);
     S.queue = frame.queue;
+    S.queueTotal = frame.queue_total ?? frame.queue.length;
     replaceOffers(frame.offers);
     forgetOtherThreads();
     if (S.currentId && fresh.has(S.currentId)) S.currentState = fresh.get(S.currentId).state;
@@ -147,6 +150,7 @@ export const HANDLERS = {
 
   queue(frame) {
     S.queue = frame.items;
+    S.queueTotal = frame.total ?? frame.items.length;
     renderQueue();
   },
 

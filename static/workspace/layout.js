@@ -23,10 +23,11 @@ export function listButton(id) {
   return item || null;
 }
 
-/** Focus a list entry: the given conversation's, else the first one. */
+/** Focus a list entry: the given conversation's, else the first one; false when the list is empty. */
 export function focusList(id) {
   const button = listButton(id) || document.querySelector(".sidebar .conv-button, .sidebar .pick-button:not([disabled])");
   if (button) button.focus();
+  return Boolean(button);
 }
 
 let pendingEnd = null;

@@ -6,7 +6,7 @@ import { F, S, T, client, connected } from "./context.js";
 import { select } from "./conversation.js";
 import { renderTitle, toast } from "./notify.js";
 import { unread } from "./reads.js";
-import { GROUPS, pickRefusal, sortedIn } from "./state.js";
+import { GROUPS, listCursors, pickRefusal, sortedIn } from "./state.js";
 
 export function renderList() {
   // the list is rebuilt: a keyboard user's focus stays on the same conversation's entry
@@ -18,7 +18,10 @@ export function renderList() {
     const items = sortedIn(S.conversations, group);
     $("count-" + group).textContent = items.length;
     list.replaceChildren(...items.map(renderItem));
-    if (!items.length) list.append(el("li", "conv-empty", T.group_empty));
+    if (S.more[group]) {
+      $("count-" + group).textContent = items.length + "+";
+      list.append(renderMore(group));
+    } else if (!items.length) list.append(el("li", "conv-empty", T.group_empty));
   }
   renderQueue();
   renderTitle();
@@ -73,14 +76,62 @@ function renderItem(conv) {
   return li;
 }
 
+/* The end of a group the server has more of: scrolling it into view (or the button) fetches the next
+ * page with `list` (PROTOCOL.md, "Agent socket, additions"). */
+let moreObserver = null;
+
+function renderMore(group) {
+  const li = el("li", "conv-more");
+  const button = el("button", "btn btn-sm conv-more-button", S.loadingMore.has(group) ? T.loading_more : T.load_more);
+  button.type = "button";
+  button.disabled = S.loadingMore.has(group);
+  button.addEventListener("click", () => loadMore(group));
+  li.append(button);
+  li.dataset.group = group;
+  if (!moreObserver && "IntersectionObserver" in window) {
+    moreObserver = new IntersectionObserver((entries) => {
+      for (const entry of entries) if (entry.isIntersecting) loadMore(entry.target.dataset.group);
+    });
+  }
+  if (moreObserver) moreObserver.observe(li);
+  return li;
+}
+
+function loadMore(group) {
+  if (!S.more[group] || S.loadingMore.has(group) || !connected()) return;
+  S.loadingMore.add(group);
+  const frame = { type: "list", state: group };
+  if (S.listCursor[group]) frame.before = S.listCursor[group];
+  client.request(frame).then(
+    (page) => {
+      S.loadingMore.delete(group);
+      for (const summary of page.items) {
+        if (!S.conversations.has(summary.id)) S.conversations.set(summary.id, summary);
+        S.knownIds.add(summary.id);
+      }
+      S.listCursor = listCursors(page.items, S.listCursor);
+      S.more[group] = page.has_more && page.items.length > 0;
+      renderList();
+    },
+    (error) => {
+      S.loadingMore.delete(group);
+      renderList();
+      toast({ title: T.error, body: error.message, kind: "error" });
+    }
+  );
+}
+
 export function renderQueue() {
   const list = $("list-queue");
-  $("count-queue").textContent = S.queue.length;
+  $("count-queue").textContent = S.queueTotal || S.queue.length;
   if (!S.queue.length) {
     list.replaceChildren(el("li", "conv-empty", T.queue_empty));
     return;
   }
   list.replaceChildren(...S.queue.map(renderQueueItem));
+  if (S.queueTotal > S.queue.length) {
+    list.append(el("li", "conv-empty", fmt(T.queue_more, { shown: S.queue.length, total: S.queueTotal })));
+  }
 }
 
 function renderQueueItem(item) {

@@ -27,6 +27,16 @@ export const PRESENCES = ["available", "busy", "away", "offline"];
  *           offer waiting for the agent's accept or decline (offers.js)
  * @property {string|null} focusComposerFor  the conversation whose reply box takes focus once writable
  * @property {string|null} acceptedOffer    the conversation just accepted: opened when "assigned" comes
+ * @property {number} queueTotal            how many wait in the pick queue (it lists the 200 oldest)
+ * @property {Object<string, boolean>} more  group -> the server has more of its conversations (`list`)
+ * @property {Object<string, string>} listCursor  group -> the oldest `updated_at` the server sent of it
+ * @property {Set<string>} loadingMore      groups whose next page is being fetched
+ * @property {Map<string, object>} consulting  conversations this agent consults on (together.js)
+ * @property {Set<string>} consultEnded     consulted conversations whose consultation ended while open
+ * @property {Set<string>} noteMode         conversations whose composer writes internal notes
+ * @property {object[]} quickReplies        the welcome's quick replies (quickreplies.js)
+ * @property {string} search                the search within the open conversation
+ * @property {number} searchAt              the search match last jumped to
  */
 
 /** @returns {WorkspaceState} */
@@ -49,7 +59,29 @@ export function createState({ capacity = { total: 0, used: 0 }, soundOn = false 
     offers: new Map(),
     acceptedOffer: null,
     focusComposerFor: null,
+    queueTotal: 0,
+    more: { active: false, waiting: false, wrap_up: false },
+    listCursor: {},
+    loadingMore: new Set(),
+    consulting: new Map(),
+    consultEnded: new Set(),
+    noteMode: new Set(),
+    quickReplies: [],
+    search: "",
+    searchAt: -1,
   };
+}
+
+/** group -> the oldest `updated_at` among `summaries` of it (ISO times of one format sort as text),
+ * merged into `cursors`: where the next `list` page of each group starts. */
+export function listCursors(summaries, cursors = {}) {
+  const result = { ...cursors };
+  for (const summary of summaries) {
+    const group = summary.state;
+    if (!GROUPS.includes(group) || !summary.updated_at) continue;
+    if (!result[group] || summary.updated_at < result[group]) result[group] = summary.updated_at;
+  }
+  return result;
 }
 
 /** Whole seconds left until `expiresAt` (an ISO time) at `now` (milliseconds), never below 0. */

@@ -15,16 +15,7 @@ import { agentRefusal, interleave, matchesSearch } from "./together_rules.js";
 
 const EARLIER_ID = "11111111-1111-1111-1111-111111111111";
 
-/* --- state ----------------------------------------------------------------------------------- */
-
-/** Conversations the agent consults on (id -> summary), notes per conversation (in its thread),
- * the conversations whose composer writes notes, the quick replies of the welcome, the search. */
-S.consulting = new Map();
-S.consultEnded = new Set();
-S.noteMode = new Set();
-S.quickReplies = [];
-S.search = "";
-S.searchAt = -1;
+/* --- state (declared in state.js: consulting, consultEnded, noteMode, quickReplies, search) ---- */
 
 /** The summary of a conversation the agent has or consults on. */
 export function summaryOf(id) {
@@ -155,6 +146,7 @@ export function renderTogether() {
   $("qr-button").disabled = !can.send || note || !S.quickReplies.length;
   $("composer-modes").hidden = !can.send && !can.note;
   $("composer").dataset.mode = note ? "note" : "reply";
+  $("attach-button").hidden = note; // a note is text only
   const writable = note || can.send;
   $("composer-input").disabled = !writable;
   $("send").disabled = !writable;

@@ -200,6 +200,7 @@ def test_quick_replies_from_the_keyboard_and_the_customer_panel_with_context(ser
     assert {rows.nth(i).locator("th").inner_text() for i in range(rows.count())} == {"tier", "orders", "last_order"}
     alice.locator("#earlier .earlier-open").first.click()
     alice.locator("#transcript-list .bubble", has_text=f"Where is order A-9 {tag}").wait_for()
+    shot(alice, "earlier-conversation")
     alice.keyboard.press("Escape")
     alice.locator("#transcript-dialog").wait_for(state="hidden")
 

@@ -57,6 +57,32 @@ class Command(BaseCommand):
         )
         parser.add_argument("--idle", type=int, default=0, help="Then hold this many idle widgets on one process.")
         parser.add_argument("--idle-hold", type=float, default=5.0)
+        parser.add_argument(
+            "--idle-tracemalloc",
+            action="store_true",
+            help="With --idle: trace the server's allocations while the widgets open (where the memory goes).",
+        )
+        parser.add_argument(
+            "--soak",
+            action="store_true",
+            help="Instead of the usual phases: --soak-minutes at --conversations x --rate with 10%% of the sockets"
+            " reconnecting every minute; lost messages, RSS and p99 per minute.",
+        )
+        parser.add_argument("--soak-minutes", type=int, default=30)
+        parser.add_argument(
+            "--second-wave",
+            action="store_true",
+            help="Then the relay with a webhook endpoint on message.created, five supervisors and notes being"
+            " written, against the relay without them, in turns.",
+        )
+        parser.add_argument(
+            "--pick-queue",
+            action="store_true",
+            help="Then a pick queue of --pick-open open conversations and --pick-agents agents: welcome, CPU per"
+            " new conversation, queue frames per agent.",
+        )
+        parser.add_argument("--pick-open", type=int, default=2000)
+        parser.add_argument("--pick-agents", type=int, default=200)
         parser.add_argument("--json", dest="json_path", help="Write the full report here.")
         parser.add_argument("--production", action="store_true", help="PostgreSQL + Redis server processes.")
         parser.add_argument("--processes", type=int, default=1)
@@ -80,7 +106,16 @@ class Command(BaseCommand):
             probe_history=options["probe_history"],
             idle=options["idle"],
             idle_hold=options["idle_hold"],
+            idle_tracemalloc=options["idle_tracemalloc"],
+            soak=options["soak"],
+            soak_minutes=options["soak_minutes"],
+            second_wave=options["second_wave"],
+            pick_queue=options["pick_queue"],
+            pick_open=options["pick_open"],
+            pick_agents=options["pick_agents"],
         )
+        if options["soak"] and options["soak_minutes"] < 1:
+            raise CommandError("--soak-minutes must be 1 or more.")
 
         def log(line: str) -> None:
             self.stderr.write(f"chat_benchmark: {line}")
@@ -94,7 +129,16 @@ class Command(BaseCommand):
             report = asyncio.run(runner.run(urls, run_setup, bench_options, log))
             report["server"]["mode"] = "external"
         else:
-            with BenchServer(production=options["production"], processes=options["processes"]) as server:
+            # the second wave's webhook goes to this client's loopback receiver, and an endpoint switched
+            # on or off reaches the server processes within a second
+            extra_env = (
+                {"PARLEY_WEBHOOK_ALLOW_PRIVATE": "true", "PARLEY_WEBHOOK_CACHE_SECONDS": "1"}
+                if options["second_wave"]
+                else {}
+            )
+            with BenchServer(
+                production=options["production"], processes=options["processes"], extra_env=extra_env
+            ) as server:
                 log(f"started {len(server.urls)} server process(es) {server.pids} at {', '.join(server.urls)}")
                 try:
                     report = asyncio.run(runner.run(server.urls, server.run_setup, bench_options, log))
