@@ -4,6 +4,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# daphne buffers a whole WebSocket message before Parley sees it: refuse messages past 64 KiB (4 times
+# PARLEY_MAX_FRAME_BYTES) at the socket, so a client cannot make it hold 1 MiB (docs/security.md "Limits").
+DAPHNE_LIMITS ?= --websocket-max-message-size 65536 --websocket-max-frame-size 65536
 
 .PHONY: run test test-js lint messages demo clean help
 
@@ -31,7 +34,7 @@ $(VENV)/.installed-dev: requirements.txt requirements-dev.txt | $(BIN)/python
 run: $(VENV)/.installed-run .env
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py setup_demo --base-url http://$(HOST):$(PORT)/
-	$(BIN)/daphne -b $(HOST) -p $(PORT) config.asgi:application
+	$(BIN)/daphne -b $(HOST) -p $(PORT) $(DAPHNE_LIMITS) config.asgi:application
 
 test: $(VENV)/.installed-dev test-js
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -28,6 +28,16 @@ class DurationWidget(forms.MultiWidget):
     def __init__(self, attrs=None) -> None:
         number = forms.NumberInput(attrs={"min": 0, "step": 1, "class": "duration-number", **(attrs or {})})
         super().__init__([number, forms.Select(choices=UNITS)], attrs)
+        self.label = ""  # the field's label, set by DurationSecondsField: names the two parts for screen readers
+
+    def get_context(self, name, value, attrs):
+        context = super().get_context(name, value, attrs)
+        if self.label:
+            # A MultiWidget's <label> points at neither part: each part gets its own accessible name.
+            number, unit = context["widget"]["subwidgets"]
+            number["attrs"]["aria-label"] = _("%(field)s: number") % {"field": self.label}
+            unit["attrs"]["aria-label"] = _("%(field)s: unit") % {"field": self.label}
+        return context
 
     def decompress(self, value):
         if value in (None, ""):
@@ -50,6 +60,7 @@ class DurationSecondsField(forms.MultiValueField):
             kwargs.pop(key, None)
         fields = [forms.IntegerField(min_value=0), forms.TypedChoiceField(choices=UNITS, coerce=int)]
         super().__init__(fields=fields, require_all_fields=True, **kwargs)
+        self.widget.label = self.label
 
     def compress(self, data_list):
         if not data_list:

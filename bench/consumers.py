@@ -24,10 +24,13 @@ only with the setting on.
 
 from __future__ import annotations
 
+import asyncio
+import gc
 import hmac
 import itertools
 import json
 import os
+import time
 import tracemalloc
 import uuid
 
@@ -36,7 +39,7 @@ from django.conf import settings
 from django.db.backends.signals import connection_created
 from django.urls import path, re_path
 
-from conversations import timers
+from conversations import group_commit, timers
 
 _queries = itertools.count()  # next() is atomic under the GIL: database threads may count at once
 _counted = [0]
@@ -125,10 +128,10 @@ _traced: list = []  # the tracemalloc snapshot taken when the trace started
 
 
 def _trace(command: str) -> dict:
-    """``{"tracemalloc": "start"}``: trace this process's allocations from now on (25 frames deep);
+    """``{"tracemalloc": "start"}``: trace this process's allocations from now on (the allocating line);
     ``"report"``: what was allocated since then and is still held, by line and by file, then stop."""
     if command == "start":
-        tracemalloc.start(25)
+        tracemalloc.start(1)
         _traced[:] = [tracemalloc.take_snapshot()]
         return {"tracing": True}
     if command != "report" or not _traced:
@@ -155,11 +158,108 @@ def _trace(command: str) -> dict:
     }
 
 
+class StallProbe:
+    """Where a latency tail comes from (``{"stalls": "start"}`` / ``"report"``): the event loop's stalls
+    over 20 ms (a task that checks every 5 ms), the garbage collector's pauses (``gc.callbacks``), the timer
+    sweeps (``conversations.timers``) and the database time of each group commit over 20 ms. The report
+    says which stalls a collection or a sweep overlapped."""
+
+    SLOW = 0.020
+
+    def __init__(self) -> None:
+        self.task: asyncio.Task | None = None
+        self.reset()
+
+    def reset(self) -> None:
+        self.stalls: list[tuple[float, float]] = []  # (end, length)
+        self.gcs: list[tuple[float, int, float]] = []  # (end, generation, length)
+        self.sweeps: list[tuple[float, float]] = []
+        self.groups: list[tuple[float, int, float]] = []  # (end, calls, length), the slow ones
+        self.group_count = 0
+        self._gc_started = 0.0
+
+    def start(self) -> None:
+        self.reset()
+        if self.task is not None:
+            return
+        self.task = asyncio.get_running_loop().create_task(self._watch())
+        gc.callbacks.append(self._gc)
+        run_once = timers._run_once
+
+        async def timed_run_once():
+            started = time.perf_counter()
+            try:
+                await run_once()
+            finally:
+                self.sweeps.append((time.perf_counter(), time.perf_counter() - started))
+
+        timers._run_once = timed_run_once
+        run_together = group_commit.run_together
+
+        def timed_run_together(calls):
+            started = time.perf_counter()
+            try:
+                return run_together(calls)
+            finally:
+                length = time.perf_counter() - started
+                self.group_count += 1
+                if length > self.SLOW:
+                    self.groups.append((time.perf_counter(), len(calls), length))
+
+        group_commit.run_together = timed_run_together
+
+    async def _watch(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            began = loop.time()
+            await asyncio.sleep(0.005)
+            lag = loop.time() - began - 0.005
+            if lag > self.SLOW:
+                self.stalls.append((time.perf_counter(), lag))
+
+    def _gc(self, phase: str, info: dict) -> None:
+        if phase == "start":
+            self._gc_started = time.perf_counter()
+        else:
+            self.gcs.append((time.perf_counter(), info["generation"], time.perf_counter() - self._gc_started))
+
+    def report(self) -> dict:
+        def overlaps(end: float, length: float, spans) -> bool:
+            return any(e - span_length <= end and e >= end - length for e, *_rest, span_length in spans)
+
+        stalls = sorted(self.stalls, key=lambda stall: -stall[1])
+        return {
+            "stalls_over_20ms": len(self.stalls),
+            "stall_ms_longest": [round(length * 1000, 1) for _end, length in stalls[:10]],
+            "stalls_with_gc": sum(1 for end, length in self.stalls if overlaps(end, length, self.gcs)),
+            "stalls_with_sweep": sum(1 for end, length in self.stalls if overlaps(end, length, self.sweeps)),
+            "gc_collections": {g: sum(1 for _e, gen, _l in self.gcs if gen == g) for g in (0, 1, 2)},
+            "gc_ms_longest": sorted((round(length * 1000, 1) for _e, _g, length in self.gcs), reverse=True)[:5],
+            "sweeps": len(self.sweeps),
+            "sweep_ms_longest": sorted((round(length * 1000, 1) for _e, length in self.sweeps), reverse=True)[:5],
+            "groups": self.group_count,
+            "groups_over_20ms": len(self.groups),
+            "group_ms_longest": sorted((round(length * 1000, 1) for _e, _c, length in self.groups), reverse=True)[:10],
+            "slow_groups_with_sweep": sum(1 for end, _c, length in self.groups if overlaps(end, length, self.sweeps)),
+        }
+
+
+_stall_probe = StallProbe()
+
+
 class StatsConsumer(GatedConsumer):
     async def receive(self, text_data=None, bytes_data=None) -> None:
-        command = json.loads(text_data or "{}").get("tracemalloc") if text_data else None
+        request = json.loads(text_data) if text_data and text_data.startswith("{") else {}
+        command = request.get("tracemalloc")
         if command:
             await self.send(text_data=json.dumps(_trace(command)))
+            return
+        if request.get("stalls") == "start":
+            _stall_probe.start()
+            await self.send(text_data=json.dumps({"probing": True}))
+            return
+        if request.get("stalls") == "report":
+            await self.send(text_data=json.dumps(_stall_probe.report()))
             return
         await self.send(
             text_data=json.dumps(

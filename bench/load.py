@@ -240,12 +240,45 @@ async def server_stats(urls: list[str]) -> list[dict] | None:
     return stats
 
 
+async def server_command(url: str, request: dict) -> dict:
+    """One request to the stats route of the process at ``url`` (bench/consumers.py)."""
+    stats_url = ws_base(url) + "/ws/bench/stats/"
+    async with connect(stats_url, additional_headers=bench_headers(stats_url), open_timeout=30) as ws:
+        await ws.send(json.dumps(request))
+        return json.loads(await asyncio.wait_for(ws.recv(), 300))
+
+
 async def server_trace(url: str, command: str) -> dict:
     """Start (``"start"``) or read and stop (``"report"``) the allocation trace of the process at ``url``."""
-    stats_url = ws_base(url) + "/ws/bench/stats/"
-    async with connect(stats_url, additional_headers=bench_headers(stats_url), open_timeout=10) as ws:
-        await ws.send(json.dumps({"tracemalloc": command}))
-        return json.loads(await asyncio.wait_for(ws.recv(), 300))
+    return await server_command(url, {"tracemalloc": command})
+
+
+async def stall_probe(urls: list[str], command: str) -> list[dict]:
+    """Start (or restart) / read the stall probe of every process (event-loop stalls, collections, sweeps)."""
+    return [await server_command(url, {"stalls": command}) for url in urls]
+
+
+def engine_cpu_s(names=("postgres", "redis-server")) -> dict[str, float]:
+    """CPU seconds used so far by every process of this machine named in ``names`` (from /proc): what the
+    database and the channel layer spend per message, when they run here. Other users of the same
+    PostgreSQL or Redis count too."""
+    import os
+
+    ticks = os.sysconf("SC_CLK_TCK")
+    used = dict.fromkeys(names, 0.0)
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            with open(f"/proc/{pid}/stat") as stat:
+                text = stat.read()
+        except OSError:
+            continue
+        name = text[text.index("(") + 1 : text.rindex(")")]
+        if name in used:
+            fields = text[text.rindex(")") + 2 :].split()
+            used[name] += (int(fields[11]) + int(fields[12])) / ticks  # utime, stime
+    return used
 
 
 def total_queries(stats: list[dict] | None) -> int | None:

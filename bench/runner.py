@@ -225,7 +225,8 @@ async def idle_probe(side: load.ParleySide, count: int, hold: float, *, tracemal
         conn, _ = await side.open_customer(f"bench-idle-{i}", url)
         return conn
 
-    conns = await load.gather_limited([one(i) for i in range(count)], limit=50)
+    # tracing slows the server several times over: fewer handshakes at once keep them within its timeouts
+    conns = await load.gather_limited([one(i) for i in range(count)], limit=2 if tracemalloc else 50)
     opened_in = time.perf_counter() - started
     await asyncio.sleep(hold)
     stats_after = await load.server_stats([url])
@@ -280,6 +281,7 @@ async def run(urls: list[str], setup: Setup, options: Options, log: Callable[[st
 
     log(f"connecting {agents} agents and {n} customers")
     side = load.ParleySide(urls, info["widget"], private_pem, run_id)
+    await load.stall_probe(urls, "start")  # before the first message: it times every group commit
     await side.connect_agents(info["agents"], password)
     await side.connect_customers(n)
     report["connections"] = len(side.agents) + len(side.customers)
@@ -299,8 +301,16 @@ async def run(urls: list[str], setup: Setup, options: Options, log: Callable[[st
 
     log(f"relay: {n} conversations x {options.rate} msg/s for {options.seconds} s")
     stats_before = await load.server_stats(urls)
+    await load.stall_probe(urls, "start")
+    engines_before = load.engine_cpu_s()
     relay_paced = await load.paced_phase(side, n, options.rate, options.seconds)
+    engines_after = load.engine_cpu_s()
     stats_after = await load.server_stats(urls)
+    relay_paced["engine_cpu_ms_per_message"] = {
+        name: round((engines_after[name] - engines_before[name]) * 1000 / max(1, relay_paced["acks"]), 3)
+        for name in engines_before
+    }
+    relay_paced["stall_probe"] = await load.stall_probe(urls, "report")
     queries = per_message(load.total_queries(stats_before), load.total_queries(stats_after), relay_paced["acks"])
     report["queries_per_message"] = queries
     report["server"] = {
@@ -407,6 +417,21 @@ def table(report: dict) -> str:
                 f" {part['queries_per_welcome']} queries; history pages {part['history_ms_median']} ms,"
                 f" {part['queries_per_history_page']} queries"
             )
+    engines = relay["paced"].get("engine_cpu_ms_per_message")
+    if engines:
+        lines.append(
+            "paced phase, CPU per message of this machine's "
+            + ", ".join(f"{name} processes {value} ms" for name, value in engines.items())
+        )
+    for i, probe in enumerate(relay["paced"].get("stall_probe") or []):
+        lines.append(
+            f"paced phase, process {i + 1}: {probe['stalls_over_20ms']} event-loop stalls over 20 ms"
+            f" (longest {probe['stall_ms_longest'][:3]} ms; {probe['stalls_with_gc']} during a collection,"
+            f" {probe['stalls_with_sweep']} during a timer sweep); collections {probe['gc_collections']}"
+            f" longest {probe['gc_ms_longest'][:3]} ms; sweeps longest {probe['sweep_ms_longest'][:3]} ms;"
+            f" {probe['groups_over_20ms']} of {probe['groups']} group commits over 20 ms"
+            f" (longest {probe['group_ms_longest'][:3]} ms, {probe['slow_groups_with_sweep']} during a sweep)"
+        )
     if "second_wave" in report:
         lines.append(scale.second_wave_line(report["second_wave"]))
     if "pick_queue" in report:

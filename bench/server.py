@@ -40,6 +40,8 @@ DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/2"
 
 # Limits lifted for the benchmark's own server: one client address holds
 # every socket, and the closed-loop phase sends faster than a person would.
+# As in production (Makefile, docs/deploy/parley@.service): daphne refuses WebSocket messages past 64 KiB.
+DAPHNE_LIMITS = ("--websocket-max-message-size", "65536", "--websocket-max-frame-size", "65536")
 # The benchmark routes answer loopback clients with this token only (bench/consumers.py); the
 # benchmark client (bench/load.py) sends it. Against a running server: the same PARLEY_BENCHMARK_TOKEN.
 BENCHMARK_TOKEN = os.environ.get("PARLEY_BENCHMARK_TOKEN") or secrets.token_urlsafe(32)
@@ -132,7 +134,7 @@ class Daphne:
             return self
         log = open(self.log_path, "ab")  # noqa: SIM115 - the child keeps it
         self.process = subprocess.Popen(  # noqa: S603
-            [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(self.port), *self.args]
+            [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(self.port), *DAPHNE_LIMITS, *self.args]
             + ["config.asgi:application"],
             cwd=ROOT,
             env=self.env,

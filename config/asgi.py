@@ -41,11 +41,28 @@ if settings.PARLEY_BENCHMARK_ROUTES:  # benchmark-only anchors, never in product
 
     websocket_urlpatterns = [*websocket_urlpatterns, *benchmark_urlpatterns]
 
+
+def sockets_by_kind(widget_app, staff_app):
+    """Widget sockets (``/ws/widget/…``) never use the Django session: they skip the session and user
+    middleware, and the scope copies and objects it would keep for as long as they stay open (memory per
+    idle widget, docs/performance.md). Workspace, supervisor (and benchmark) sockets get the signed-in
+    user."""
+
+    async def app(scope, receive, send):
+        if scope["path"].startswith("/ws/widget/"):
+            return await widget_app(scope, receive, send)
+        return await staff_app(scope, receive, send)
+
+    return app
+
+
 application = timers.start_with_first_call(
     ProtocolTypeRouter(
         {
             "http": django_asgi_app,
-            "websocket": AuthMiddlewareStack(URLRouter(websocket_urlpatterns)),
+            "websocket": sockets_by_kind(
+                URLRouter(websocket_urlpatterns), AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
+            ),
         }
     )
 )

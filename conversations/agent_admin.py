@@ -28,7 +28,7 @@ class AgentProfileForm(forms.ModelForm):
     queues = forms.ModelMultipleChoiceField(
         queryset=Queue.objects.all(),
         required=False,
-        label=_("queues"),
+        label=_("Queues"),
         widget=forms.CheckboxSelectMultiple,
         help_text=_("The queues this agent takes conversations from."),
     )
@@ -98,16 +98,10 @@ class AgentProfileAdmin(admin.ModelAdmin):
     list_filter = ["presence", "queues"]
     search_fields = ["display_name", "user__username", "user__email"]
     readonly_fields = ["used_capacity", "presence_changed_at", "last_assigned_at"]
-    fields = [
-        "user",
-        "display_name",
-        "language",
-        "capacity",
-        "presence",
-        "queues",
-        "used_capacity",
-        "presence_changed_at",
-        "last_assigned_at",
+    fieldsets = [
+        (_("Agent profile"), {"fields": ["display_name", "capacity", "presence", "queues", "language"]}),
+        (_("Account"), {"fields": ["user"]}),
+        (_("Activity"), {"fields": ["used_capacity", "presence_changed_at", "last_assigned_at"]}),
     ]
     autocomplete_fields = ["user"]
 

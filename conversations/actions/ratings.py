@@ -73,6 +73,7 @@ def rate(customer: Customer, widget, conversation_id, score, comment=None) -> Ra
         frame = {"type": "rating", "conversation_id": str(conversation.id), "rating": rating_dict(rating)}
         if conversation.agent_id:
             events.to_agent(conversation.agent_id, frame)
+        events.to_watchers(conversation.id, frame)  # supervisors watching it
         webhooks.emit(
             "conversation.rated", conversation, {"conversation_id": str(conversation.id), **rating_dict(rating)}
         )

@@ -94,7 +94,7 @@ class FrameConsumer(AsyncWebsocketConsumer):
 
     async def websocket_connect(self, message) -> None:
         self.groups_joined = []
-        self.send_bucket = TokenBucket(settings.PARLEY_SEND_RATE, settings.PARLEY_SEND_BURST)
+        self.send_bucket = None  # made by the first send: an idle widget never needs one
         # every other frame, refused ones included (PARLEY_FRAME_RATE / PARLEY_FRAME_BURST)
         self.frame_bucket = TokenBucket(settings.PARLEY_FRAME_RATE, settings.PARLEY_FRAME_BURST)
         await super().websocket_connect(message)
@@ -186,6 +186,8 @@ class FrameConsumer(AsyncWebsocketConsumer):
             await self.send_json(answer)
 
     def take_send_token(self) -> None:
+        if self.send_bucket is None:
+            self.send_bucket = TokenBucket(settings.PARLEY_SEND_RATE, settings.PARLEY_SEND_BURST)
         if not self.send_bucket.take():
             raise protocol.rate_limited()
 

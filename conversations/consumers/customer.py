@@ -97,6 +97,7 @@ class CustomerConsumer(JourneyFrames, FrameConsumer):
             raise
         if self.hello_task is not None:
             self.hello_task.cancel()
+            self.hello_task = None  # an idle socket keeps no finished task (docs/performance.md, memory)
         self.release_ip_slot()  # counted by its Connection row from now on
         await self.join(events.customer_group(self.customer.id, self.widget.workstream_id))
         await self.register()

@@ -12,6 +12,8 @@ from collections import Counter
 class TokenBucket:
     """``rate`` tokens per second, at most ``burst`` saved up."""
 
+    __slots__ = ("burst", "rate", "stamp", "tokens")  # one or two per socket: no per-instance dict
+
     def __init__(self, rate: float, burst: int) -> None:
         self.rate = rate
         self.burst = burst

@@ -30,4 +30,5 @@ def journey_strings() -> dict[str, str]:
         "emails_off": _("We will not email you any more."),
         "attachment": _("Attachment"),
         "wait_upload": _("Wait until the files are uploaded."),
+        "rated": _("%(name)s rated the conversation %(stars)s"),
     }

@@ -16,7 +16,7 @@ from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.urls import path, reverse
-from django.utils.translation import get_language
+from django.utils.translation import get_language, ngettext, pgettext
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
@@ -70,9 +70,22 @@ def _error(code: str, message: str) -> JsonResponse:
     return JsonResponse({"type": "error", "code": code, "message": message}, status=HTTP_STATUS.get(code, 400))
 
 
+def plural_forms(text) -> dict[str, str]:
+    """``text(n)`` (an ngettext) for a number of each plural category (Intl.PluralRules names), for the
+    browser to choose by count (static/parley/format.js ``plural``): English uses one/other, Russian
+    one/few/many."""
+    return {category: text(n) for category, n in (("one", 1), ("few", 2), ("many", 5), ("other", 100))}
+
+
 def ui_strings() -> dict[str, str]:
     """Every string the workspace's modules (static/workspace/) show, translated into the request's language."""
     return {
+        # one conversation's state badge (singular; the list's group headings are plural in Russian)
+        "state_open": pgettext("a conversation's state", "Open"),
+        "state_active": pgettext("a conversation's state", "Active"),
+        "state_waiting": pgettext("a conversation's state", "Waiting"),
+        "state_wrap_up": pgettext("a conversation's state", "Wrap-up"),
+        "state_closed": pgettext("a conversation's state", "Closed"),
         "connected": _("Connected"),
         "connecting": _("Connecting…"),
         "reconnecting": _("Reconnecting…"),
@@ -128,7 +141,7 @@ def ui_strings() -> dict[str, str]:
         "authenticated": _("Authenticated"),
         "anonymous": _("Anonymous visitor"),
         "no_earlier": _("No earlier conversations."),
-        "messages_count": _("Messages: %(count)s"),
+        "messages_count": plural_forms(lambda n: ngettext("%(count)s message", "%(count)s messages", n)),
         "error": _("Error"),
         "picked": _("Conversation picked"),
         "sound_on": _("Sound on"),
@@ -149,7 +162,7 @@ def ui_strings() -> dict[str, str]:
         "minutes_ago": _("%(n)s min ago"),
         "hours_ago": _("%(n)s h ago"),
         "days_ago": _("%(n)s d ago"),
-        "unread": _("%(count)s unread"),
+        "unread": plural_forms(lambda n: ngettext("%(count)s unread message", "%(count)s unread messages", n)),
         "older_failed": _("Earlier messages could not be loaded."),
         "customer_role": _("Customer"),
         "picked_elsewhere": _("Another agent picked this conversation first."),

@@ -54,6 +54,8 @@ class Job:
     url: str
     secret: str
     body: bytes
+    # Until when this process holds the row (``claim``): an attempt after it could race another process.
+    leased_until: float = float("inf")
 
 
 @dataclass(frozen=True)
@@ -98,12 +100,14 @@ def claim(limit: int, now: datetime | None = None) -> list[Job]:
         Delivery.objects.filter(pk__in=[row.pk for row in rows]).update(
             leased_until=now + timedelta(seconds=lease_seconds())
         )
-    return [job_for(row) for row in rows]
+    # The lease as this process's clock sees it, with a margin for the attempt itself.
+    held_until = time.monotonic() + lease_seconds() - TIMEOUT_SECONDS
+    return [job_for(row, held_until) for row in rows]
 
 
-def job_for(row: Delivery) -> Job:
+def job_for(row: Delivery, held_until: float = float("inf")) -> Job:
     endpoint = row.endpoint
-    return Job(row.pk, str(row.event_id), row.event_type, endpoint.url, endpoint.secret, row.body.encode())
+    return Job(row.pk, str(row.event_id), row.event_type, endpoint.url, endpoint.secret, row.body.encode(), held_until)
 
 
 def backoff_seconds(attempts: int) -> float:

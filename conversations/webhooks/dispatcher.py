@@ -11,6 +11,7 @@ that came due and for rows of other processes (after a crash: when their lease r
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import functools
 import logging
@@ -27,6 +28,7 @@ logger = logging.getLogger("parley.webhooks")
 
 PRUNE_EVERY_SECONDS = 600
 CLAIM_WINDOW_SECONDS = 0.01
+QUEUED_PER_THREAD = 8  # claimed rows waiting per delivery thread, at most
 
 
 @functools.cache
@@ -43,42 +45,50 @@ def _claim(limit: int, prune: bool) -> list[delivery.Job]:
 
 
 class Dispatcher:
-    """Claims due rows when a delivery thread is free, posts them off the loop, and records the outcomes
-    in batches: the database sees one claim per round and one transaction for all deliveries that
-    finished meanwhile, however many events a busy chat writes."""
+    """Claims due rows in batches into a local queue, posts them from at most ``PARLEY_WEBHOOK_CONCURRENCY``
+    delivery threads, and records the outcomes in batches: however many events a busy chat writes, the
+    database sees one claim per batch and one transaction for all deliveries that finished meanwhile."""
 
     def __init__(self) -> None:
         self.event = asyncio.Event()
-        self.in_flight: set[asyncio.Task] = set()
+        self.queue: collections.deque[delivery.Job] = collections.deque()
+        self.in_flight: set[asyncio.Task] = set()  # the workers
         self.finished: list[tuple[delivery.Job, delivery.Outcome]] = []
         self.recorder: asyncio.Task | None = None
         self.pruned_at = 0.0
 
     async def run_once(self) -> int:
-        """Start the delivery of as many due rows as there are free delivery threads; how many."""
-        free = settings.PARLEY_WEBHOOK_CONCURRENCY - len(self.in_flight)
-        if free <= 0:
+        """Claim due rows while the local queue has room and start workers; how many rows were claimed."""
+        concurrency = settings.PARLEY_WEBHOOK_CONCURRENCY
+        room = concurrency * QUEUED_PER_THREAD - len(self.queue)
+        if room < concurrency:  # plenty queued: claim when it has drained
             return 0
         prune = time.monotonic() - self.pruned_at > PRUNE_EVERY_SECONDS
         if prune:
             self.pruned_at = time.monotonic()
-        jobs = await database_sync_to_async(_claim)(free, prune)
+        jobs = await database_sync_to_async(_claim)(room, prune)
+        self.queue.extend(jobs)
         loop = asyncio.get_running_loop()
-        for job in jobs:
-            task = loop.create_task(self._deliver(job), name=f"parley-webhook-{job.delivery_id}")
+        while self.queue and len(self.in_flight) < concurrency:
+            task = loop.create_task(self._work(), name="parley-webhook-worker")
             self.in_flight.add(task)
             task.add_done_callback(self.in_flight.discard)
         return len(jobs)
 
-    async def _deliver(self, job: delivery.Job) -> None:
-        try:
-            outcome = await asyncio.get_running_loop().run_in_executor(_http_threads(), delivery.post, job)
-        except Exception:  # the row stays leased and is tried again when the lease runs out
-            logger.exception("webhook delivery %s failed unexpectedly", job.delivery_id)
-            return
-        self.finished.append((job, outcome))
-        if self.recorder is None or self.recorder.done():
-            self.recorder = asyncio.get_running_loop().create_task(self._record())
+    async def _work(self) -> None:
+        loop = asyncio.get_running_loop()
+        while self.queue:
+            job = self.queue.popleft()
+            if time.monotonic() > job.leased_until:  # held too long in the queue: another process may take it
+                continue
+            try:
+                outcome = await loop.run_in_executor(_http_threads(), delivery.post, job)
+            except Exception:  # the row stays leased and is tried again when the lease runs out
+                logger.exception("webhook delivery %s failed unexpectedly", job.delivery_id)
+                continue
+            self.finished.append((job, outcome))
+            if self.recorder is None or self.recorder.done():
+                self.recorder = loop.create_task(self._record())
 
     async def _record(self) -> None:
         """Store the finished deliveries, all those waiting at once, until none are left."""

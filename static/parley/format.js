@@ -8,6 +8,14 @@ export function fmt(template, values) {
   );
 }
 
+/** A count in words: `forms` maps Intl plural categories (one, few, many, other) to texts with
+ * `%(count)s`, made by the server with ngettext; a plain string is used as it is. */
+export function plural(forms, count, locale) {
+  if (typeof forms === "string") return fmt(forms, { count });
+  const category = new Intl.PluralRules(locale || "en").select(count);
+  return fmt(forms[category] || forms.other, { count });
+}
+
 /** The browser's regional format when it speaks the page's language (en-GB: 24 h), else the page's. */
 export function pageLocale(language, browserLanguage) {
   const lang = String(language || "en").toLowerCase();

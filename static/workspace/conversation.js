@@ -145,7 +145,7 @@ export function renderConversationHeader() {
     $("conv-mode").className = "badge badge-mode badge-" + conv.mode;
     $("conv-workstream").textContent = conv.workstream.name;
   }
-  $("conv-state").textContent = T[state] || state;
+  $("conv-state").textContent = T["state_" + state] || T[state] || state;
   $("conv-state").className = "badge badge-state state-" + state;
   $("conversation").dataset.state = state;
   const { actions, canWrite } = conversationActions(conv, state, connected(), T);

@@ -174,6 +174,17 @@ export const HANDLERS = {
     dropOffer(frame.conversation_id, frame.reason);
   },
 
+  rating(frame) {
+    // the customer rated an ended conversation of mine (post-chat survey): on its item, and a toast
+    const conv = S.conversations.get(frame.conversation_id);
+    const score = frame.rating.score;
+    if (conv) S.conversations.set(frame.conversation_id, { ...conv, rating: frame.rating });
+    const stars = "★".repeat(score) + "☆".repeat(5 - score);
+    const name = conv ? conv.customer.name : T.customer_role;
+    toast({ title: fmt(T.rated, { name, stars }), body: frame.rating.comment || "", conversationId: frame.conversation_id });
+    renderList();
+  },
+
   error(frame) {
     if (frame.client_id) failOutgoing(frame.client_id, frame.message);
     else toast({ title: T.error, body: frame.message, kind: "error" });

@@ -1,7 +1,7 @@
 /* The sidebar: the agent's conversations by group, and the pick queue. */
 
 import { $, el, paintAvatar } from "../parley/dom.js";
-import { ago, fmt } from "../parley/format.js";
+import { ago, fmt, plural } from "../parley/format.js";
 import { F, S, T, client, connected } from "./context.js";
 import { select } from "./conversation.js";
 import { renderTitle, toast } from "./notify.js";
@@ -13,6 +13,7 @@ export function renderList() {
   const active = document.activeElement;
   const focusedItem = active && active.classList.contains("conv-button") ? active.closest(".conv-item") : null;
   const focusedId = focusedItem ? focusedItem.dataset.id : null;
+  const focusedAt = focusedItem ? Array.from(document.querySelectorAll(".sidebar .conv-button")).indexOf(active) : -1;
   for (const group of GROUPS) {
     const list = $("list-" + group);
     const items = sortedIn(S.conversations, group);
@@ -26,8 +27,13 @@ export function renderList() {
   renderQueue();
   renderTitle();
   if (focusedId && document.activeElement !== active) {
-    const again = document.querySelector('.conv-item[data-id="' + CSS.escape(focusedId) + '"] .conv-button');
+    // the same conversation's entry; if it left the list, the one now in its place, else the transcript
+    const buttons = document.querySelectorAll(".sidebar .conv-button");
+    const again =
+      document.querySelector('.conv-item[data-id="' + CSS.escape(focusedId) + '"] .conv-button') ||
+      buttons[Math.min(focusedAt, buttons.length - 1)];
     if (again) again.focus();
+    else if (S.currentId && !$("conversation").hidden) $("messages").focus();
   }
 }
 
@@ -63,10 +69,16 @@ function renderItem(conv) {
   const tags = el("span", "conv-tags");
   tags.append(el("span", "badge badge-mode badge-" + conv.mode, T[conv.mode]));
   if (conv.customer_returned) tags.append(el("span", "badge badge-returned", T.returned_badge));
+  if (conv.rating) {
+    // the customer's post-chat rating on the ended item
+    const stars = el("span", "badge badge-rating", "★".repeat(conv.rating.score) + "☆".repeat(5 - conv.rating.score));
+    stars.title = conv.rating.comment || "";
+    tags.append(stars);
+  }
   const count = conv.id === S.currentId ? 0 : unread(conv);
   if (count > 0) {
     const badge = el("span", "unread", count > 99 ? "99+" : count);
-    badge.title = fmt(T.unread, { count });
+    badge.title = plural(T.unread, count, F.locale);
     tags.append(badge);
   }
   body.append(top, bottom, tags);

@@ -1,7 +1,7 @@
 /* The customer panel on the right: who the customer is, this conversation, earlier ones. */
 
 import { $, el, paintAvatar } from "../parley/dom.js";
-import { ago, fmt } from "../parley/format.js";
+import { ago, fmt, plural } from "../parley/format.js";
 import { CONFIG, F, S, T, ZERO_ID } from "./context.js";
 import { earlierButton, renderPanelExtras } from "./together.js";
 
@@ -48,9 +48,9 @@ function renderPanel(data) {
     ...data.earlier_conversations.map((other) => {
       const li = el("li", "earlier-item");
       const top = el("div", "earlier-top");
-      top.append(el("span", "", dateTime(other.created_at)), el("span", "badge badge-state state-" + other.state, T[other.state] || other.state));
+      top.append(el("span", "", dateTime(other.created_at)), el("span", "badge badge-state state-" + other.state, T["state_" + other.state] || T[other.state] || other.state));
       const bottom = el("div", "muted");
-      bottom.textContent = [other.workstream, T[other.mode], other.agent, fmt(T.messages_count, { count: other.messages })].filter(Boolean).join(" · ");
+      bottom.textContent = [other.workstream, T[other.mode], other.agent, plural(T.messages_count, other.messages, F.locale)].filter(Boolean).join(" · ");
       li.append(top, bottom, earlierButton(other));
       return li;
     })

@@ -63,14 +63,17 @@ def test_site_is_branded_and_grouped(client, ada):
     response = client.get(reverse("admin:index"))
     assert "Customer Service admin center" in response.text
     groups = [app["name"] for app in response.context["app_list"]]
-    assert [str(name) for name in groups[:4]] == [
-        "Chat channels",
-        "Queues and agents",
-        "Operating hours",
+    # The groups follow the set-up order of the dashboard's checklist.
+    assert [str(name) for name in groups[:6]] == [
+        "1. Authentication",
+        "2. Operating hours",
+        "3. Queues and agents",
+        "4. Workstreams",
+        "5. Chat widgets",
         "Conversations",
     ]
-    first = [model["object_name"] for model in response.context["app_list"][0]["models"]]
-    assert first == ["Workstream", "ChatWidget", "ChatAuthenticationSetting"]
+    third = [model["object_name"] for model in response.context["app_list"][2]["models"]]
+    assert third == ["Queue", "AgentProfile", "User", "Group"]
 
 
 def test_site_header_in_russian(client, ada):

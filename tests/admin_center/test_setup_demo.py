@@ -89,3 +89,16 @@ def test_setup_demo_prints_the_address_the_server_will_listen_on():
     output = run_setup_demo("--base-url", "http://127.0.0.1:8765")
     assert "http://127.0.0.1:8765/workspace/" in output and "http://127.0.0.1:8765/demo/live/" in output
     assert ":8000" not in output
+
+
+def test_demo_widgets_allow_the_origin_the_server_really_runs_on():
+    run_setup_demo("--base-url", "http://localhost:8765/")
+    for widget in ChatWidget.objects.all():
+        assert widget.allowed_origins == ["http://localhost:8765", "http://127.0.0.1:8765"]
+    run_setup_demo("--base-url", "https://chat.example.com")
+    assert {tuple(w.allowed_origins) for w in ChatWidget.objects.all()} == {("https://chat.example.com",)}
+
+
+def test_setup_demo_refuses_a_base_url_that_is_not_http():
+    with pytest.raises(CommandError, match="--base-url"):
+        run_setup_demo("--base-url", "chat.example.com")

@@ -254,11 +254,12 @@ def test_persistent_flow_from_first_message_to_end(server, new_page):
     chat = shop(returning, server, "demo-carol")
     chat.locator(".msg .bubble", has_text="checking with the courier").wait_for()  # history on the new device
 
+    # opening the site again is not "returning" (PROTOCOL.md, Routing additions): writing is
+    send_text(chat, "Any news?")
     agent.locator(".toast-returned", has_text="Customer returned").wait_for()
     waiting = item(agent, "waiting", "Carol")
     waiting.locator(".badge-returned").wait_for()
     agent.locator("#conv-banner[data-kind=returned]").wait_for()
-    send_text(chat, "Any news?")
     agent.locator("#message-list .bubble", has_text="Any news?").wait_for()
 
     # Resume (keyboard shortcut Alt+R), answer, End
@@ -271,6 +272,7 @@ def test_persistent_flow_from_first_message_to_end(server, new_page):
     composer.press("Enter")
     chat.locator(".msg .bubble", has_text="it arrives tomorrow").wait_for()
     agent.click("#act-end")
+    agent.click("#end-yes")  # End asks first
     chat.locator("#chat[data-state=closed]").wait_for(state="attached")
     agent.locator("#list-active .conv-item").first.wait_for(state="detached")
     agent.locator("#capacity-text", has_text="0 / 100").wait_for()
@@ -448,7 +450,8 @@ def test_screenshots_of_a_busy_workspace(server, new_page):
     agent.locator("#message-list .msg-agent:not(.pending)").wait_for()
     olga.say("Thank you! The tracking number is NW-58213.")
     dana.close()
-    RawCustomer(server, "demo-persistent", "demo-customer-1")  # Dana returns: the agent is told
+    # Dana returns and writes: the agent is told
+    RawCustomer(server, "demo-persistent", "demo-customer-1").say("One more thing: can I pause my subscription?")
     agent.locator(".toast-returned").wait_for()
     olga.typing()
     agent.locator("#typing.on").wait_for()

@@ -75,7 +75,7 @@ def test_every_control_is_visible_and_inside_the_viewport_at_every_width(server,
             assert_no_violations(agent, f"the workspace with the customer drawer open at {width} px")
             agent.click("#panel-close")
             expect(agent.locator("#panel-toggle")).to_be_focused()
-        shot(agent, str(width))
+        shot(agent, f"width-{width}")
         assert_no_violations(agent, f"the busy workspace at {width} px")
 
     # a phone: the list, then the conversation with a way back
@@ -218,7 +218,5 @@ def test_keyboard_only_work_in_the_workspace(server, new_page):
     agent.keyboard.press("Enter")
     agent.locator("#conversation[data-state=closed], #conversation[data-state=wrap_up]").wait_for()
     # focus lands on something to work on (the next conversation, Close, or the transcript), not <body>
-    print("DEBUG", agent.evaluate("() => [document.activeElement.outerHTML.slice(0,80), document.getElementById(\"toasts\").innerText, document.getElementById(\"conversation\").dataset.state, document.getElementById(\"act-end\").disabled]"))
-    expect(agent.locator(":focus")).to_have_count(1)
-    assert agent.evaluate("() => document.activeElement !== document.body")
+    agent.wait_for_function("() => document.activeElement.matches('#messages, .conv-button, #act-close')")
     customer.close()

@@ -44,3 +44,13 @@ test("initials take the first and the last word", () => {
   assert.equal(initials("Grace"), "G");
   assert.equal(initials("  "), "?");
 });
+
+test("plural picks the form of the count's Intl plural category", async () => {
+  const { plural } = await import("../../static/parley/format.js");
+  const ru = { one: "%(count)s сообщение", few: "%(count)s сообщения", many: "%(count)s сообщений", other: "%(count)s сообщения" };
+  assert.equal(plural(ru, 1, "ru"), "1 сообщение");
+  assert.equal(plural(ru, 3, "ru"), "3 сообщения");
+  assert.equal(plural(ru, 11, "ru"), "11 сообщений");
+  assert.equal(plural({ one: "%(count)s message", other: "%(count)s messages" }, 2, "en"), "2 messages");
+  assert.equal(plural("Messages: %(count)s", 4, "en"), "Messages: 4");
+});

@@ -88,3 +88,10 @@ def test_csv_cells_cannot_start_a_spreadsheet_formula(client, history):  # noqa:
     response = client.get("/workspace/reports/", {**RANGE, "format": "csv", "table": "by_queue"})
     rows = list(csv.reader(io.StringIO(response.content.decode())))
     assert ["'=HYPERLINK(1)", "3", "2", "1", "3"] in rows
+
+
+def test_the_workspace_links_to_the_dashboard_for_agents_who_supervise(client):
+    client.force_login(factories.make_agent("alice").user)
+    assert 'href="/workspace/supervisor/"' not in client.get("/workspace/").content.decode()
+    client.force_login(make_supervisor("sam", agent=True))
+    assert 'href="/workspace/supervisor/"' in client.get("/workspace/").content.decode()

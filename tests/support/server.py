@@ -71,6 +71,7 @@ class ParleyServer:
                 "PARLEY_DEMO": "true",
                 "PARLEY_TIMERS_ENABLED": "true",
                 "PARLEY_DEMO_KEY_DIR": str(self.tmpdir / "demo-keys"),
+                "MEDIA_ROOT": str(self.tmpdir / "media"),  # uploaded files stay out of the working tree
                 "PARLEY_CHANNEL_PREFIX": self.channel_prefix,
                 "SESSION_COOKIE_SECURE": "false",
                 "CSRF_COOKIE_SECURE": "false",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -19,12 +20,30 @@ ADMIN = "ada"
 BASE_URL = "http://127.0.0.1:8000/"
 
 
-def demo_document(public_pem: str) -> dict:
-    """The demo configuration with the demo public key filled into its authentication setting."""
+def demo_origins(base_url: str) -> list[str]:
+    """The origins the demo pages are served from: ``base_url``'s, and its loopback twin (127.0.0.1 and
+    localhost name the same server) so that either address in the browser works."""
+    parts = urlsplit(base_url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise CommandError(f"--base-url must be an http(s) URL such as {BASE_URL}, not {base_url!r}")
+    port = f":{parts.port}" if parts.port else ""
+    origins = [f"{parts.scheme}://{parts.hostname}{port}"]
+    twins = {"127.0.0.1": "localhost", "localhost": "127.0.0.1"}
+    if parts.hostname in twins:
+        origins.append(f"{parts.scheme}://{twins[parts.hostname]}{port}")
+    return origins
+
+
+def demo_document(public_pem: str, base_url: str = BASE_URL) -> dict:
+    """The demo configuration with the demo public key filled into its authentication setting and the
+    demo widgets' allowed origins following the server's real address (``--base-url``)."""
     document = json.loads(DEMO_CONFIG.read_text(encoding="utf-8"))
     for setting in document["authentication_settings"]:
         if setting["name"] == DEMO_AUTHENTICATION:
             setting["public_key_pem"] = public_pem
+    origins = demo_origins(base_url)
+    for widget in document["chat_widgets"]:
+        widget["allowed_origins"] = list(origins)
     return document
 
 
@@ -37,7 +56,9 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser) -> None:
         parser.add_argument(
-            "--base-url", default=BASE_URL, help=f"Where the server will listen, for the printed URLs ({BASE_URL})."
+            "--base-url",
+            default=BASE_URL,
+            help=f"Where the server will listen ({BASE_URL}): the printed URLs and the demo widgets' allowed origins.",
         )
 
     def handle(self, *args, **options) -> None:
@@ -49,7 +70,7 @@ class Command(BaseCommand):
             )
         base_url = options["base_url"].rstrip("/") + "/"
         _private_pem, public_pem = ensure_demo_keys()
-        document = demo_document(public_pem)
+        document = demo_document(public_pem, base_url)
         try:
             with transaction.atomic():
                 import_configuration(document, allow_staff=True, imported_by="setup_demo", source=str(DEMO_CONFIG))
