@@ -136,5 +136,7 @@ def test_token_view(request, object_id):
     _model_admin, widget = _widget_for(request, object_id)
     signer = test_signer(widget.authentication)
     if signer is None:
-        return JsonResponse({"error": _("This widget's authentication setting does not trust the test key.")}, status=409)
+        return JsonResponse(
+            {"error": _("This widget's authentication setting does not trust the test key.")}, status=409
+        )
     return JsonResponse({"token": test_token(widget.authentication, signer, request.user)})

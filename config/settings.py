@@ -192,7 +192,7 @@ PARLEY_SYNC_PAGE_MAX = 200
 PARLEY_WELCOME_MESSAGES = 50
 # The agent's welcome lists at most this many conversations of each state (active, waiting, wrap-up),
 # newest first; the workspace pages through the rest with `list` frames of the same size.
-PARLEY_AGENT_LIST_PAGE = env.int("PARLEY_AGENT_LIST_PAGE", default=100)
+PARLEY_AGENT_LIST_PAGE = env.int("PARLEY_AGENT_LIST_PAGE", default=50)
 # Most pick-queue frames a workspace socket gets per this many seconds: the queue changes of that time
 # are sent together, computed once per queue for all the agents of a server process.
 PARLEY_QUEUE_NEWS_INTERVAL = env.float("PARLEY_QUEUE_NEWS_INTERVAL", default=1.0)

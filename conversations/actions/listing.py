@@ -31,4 +31,5 @@ def conversation_list(agent, state, before=None) -> dict:
     if state not in payloads.LISTED_STATES:
         raise ServiceError(BAD_REQUEST, "'state' must be one of waiting, active, wrap_up.")
     rows, has_more = payloads.agent_conversation_page(agent, state, parse_before(before))
-    return {"type": "list", "state": state, "items": payloads.agent_summaries(rows), "has_more": has_more}
+    items, trimmed = payloads.within_bytes(payloads.agent_summaries(rows), payloads.LIST_PAGE_BYTES)
+    return {"type": "list", "state": state, "items": items, "has_more": has_more or trimmed}

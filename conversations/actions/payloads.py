@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import heapq
 import itertools
+import json
+import time
 from datetime import datetime
 
 from django.conf import settings
@@ -151,8 +153,50 @@ def pick_queue_items(agent: AgentProfile) -> list[dict]:
 
 # The pick queue frame's cap (PROTOCOL.md, "Agent socket, additions"): the oldest 200 items and the total.
 QUEUE_ITEMS_MAX = 200
+# daphne refuses to send a WebSocket message over 64 KiB (``--websocket-max-message-size 65536``, both
+# ways: docs/security.md), so the long lists are bounded in bytes too: a ``queue`` frame's items, the
+# ``welcome``'s own share of the pick queue (the full ``queue`` frame follows it) and of the conversations.
+QUEUE_FRAME_BYTES = 60_000
+WELCOME_QUEUE_BYTES = 12_000
+WELCOME_CONVERSATIONS_BYTES = 36_000
+LIST_PAGE_BYTES = 56_000
+# A pick-queue item's preview of the last message (the list shows one line of it).
+QUEUE_PREVIEW_CHARS = 60
+# What a pick-queue item leaves out of the agent summary: what only an opened conversation shows (the
+# customer's context and survey answers, up to kilobytes each) and what the queue list does not show.
+_NOT_IN_QUEUE_ITEMS = ("context", "pre_chat", "last_customer_message_at", "customer_returned")
 
-# One queue's page: ``(entries, total)``, the entries ``((queued_at, id), summary)`` oldest first.
+
+def queue_item(summary: dict) -> dict:
+    """A pick-queue item: the protocol summary, ``allowed_actions``, ``capacity_units``, ``queue`` and a
+    one-line preview of the last message (``{"role", "text"}``)."""
+    item = {key: value for key, value in summary.items() if key not in _NOT_IN_QUEUE_ITEMS}
+    last = item.get("last_message")
+    if last:
+        item["last_message"] = {"role": last["role"], "text": last["text"][:QUEUE_PREVIEW_CHARS]}
+    return item
+
+
+def _encoded_size(item: dict) -> int:
+    return len(json.dumps(item, ensure_ascii=False, separators=(",", ":")).encode()) + 1
+
+
+def within_bytes(summaries: list[dict], max_bytes: int) -> tuple[list[dict], bool]:
+    """The first of ``summaries`` (newest first) that fit in ``max_bytes`` of JSON, and whether some were
+    left out. A cut page does not end inside a millisecond of ``updated_at`` (the next page starts before
+    its last item's), unless that millisecond is all it holds."""
+    kept, used = [], 0
+    for summary in summaries:
+        used += _encoded_size(summary)
+        if used > max_bytes and kept:
+            last = kept[-1]["updated_at"]
+            shorter = [s for s in kept if s["updated_at"] != last] if summary["updated_at"] == last else kept
+            return (shorter or kept), True
+        kept.append(summary)
+    return kept, False
+
+
+# One queue's page: ``(entries, total)``, the entries ``((queued_at, id), item, bytes)`` oldest first.
 QueuePage = tuple[list[tuple[tuple, dict]], int]
 
 
@@ -161,46 +205,78 @@ def sessions_queue_ids(agent: AgentProfile) -> list[int]:
     return list(agent.queues.values_list("id", flat=True))
 
 
+# Pick-queue items built before, by conversation id: ``(version, built at, item, bytes)``. A queue
+# changes at one end (a new conversation, a pick) while most of its 200 oldest stay as they were, so a
+# round reads the queue's order (a narrow query) and builds only the items that are new or changed (their
+# ``updated_at``, ``last_seq`` or state moved). What a conversation's own row does not version (a renamed
+# workstream or customer) shows within ``ITEM_CACHE_SECONDS``.
+_items: dict[str, tuple[tuple, float, dict, int]] = {}
+ITEM_CACHE_SECONDS = 60.0
+ITEM_CACHE_MAX = 20_000
+
+
 def pick_queue_pages(queue_ids) -> dict[int, QueuePage]:
     """Each queue's oldest ``QUEUE_ITEMS_MAX`` open pick conversations and how many there are: the same
     for every member (a pick item's ``allowed_actions`` do not depend on who looks), so the agent
-    sockets of a process share one computation per queue (``conversations.queue_news``). Two queries
-    per queue with items, plus one for all their latest messages."""
-    rows: dict[int, list[Conversation]] = {}
+    sockets of a process share one computation per queue (``conversations.queue_news``). Per queue one
+    narrow query of the order (and a count when it is full); then the summaries of the items not built
+    before, in three queries for all of them."""
+    now = time.monotonic()
+    heads: dict[int, list[tuple]] = {}
     totals: dict[int, int] = {}
     for queue_id in queue_ids:
         base = Conversation.objects.filter(
             queue_id=queue_id, state=State.OPEN, workstream__distribution=Workstream.Distribution.PICK
         )
         page = list(
-            base.select_related("workstream", "customer", "agent", "queue").order_by("queued_at", "id")[
+            base.order_by("queued_at", "id").values_list("id", "queued_at", "updated_at", "last_seq", "state")[
                 :QUEUE_ITEMS_MAX
             ]
         )
-        rows[queue_id] = page
+        heads[queue_id] = page
         totals[queue_id] = len(page) if len(page) < QUEUE_ITEMS_MAX else base.count()
-    everything = [c for page in rows.values() for c in page]
-    summaries = iter(agent_summaries(everything))
-    return {
-        queue_id: ([((c.queued_at, str(c.pk)), next(summaries)) for c in page], totals[queue_id])
-        for queue_id, page in rows.items()
-    }
+    stale = {}
+    for page in heads.values():
+        for pk, _queued_at, updated_at, last_seq, state in page:
+            cached = _items.get(str(pk))
+            if cached is None or cached[0] != (updated_at, last_seq, state) or now - cached[1] > ITEM_CACHE_SECONDS:
+                stale[pk] = (updated_at, last_seq, state)
+    if stale:
+        rows = list(access.conversations().filter(pk__in=list(stale)))
+        if len(_items) + len(rows) > ITEM_CACHE_MAX:
+            _items.clear()
+        for conversation, summary in zip(rows, agent_summaries(rows), strict=True):
+            item = queue_item(summary)
+            version = (conversation.updated_at, conversation.last_seq, conversation.state)
+            _items[str(conversation.pk)] = (version, now, item, _encoded_size(item))
+    pages = {}
+    for queue_id, page in heads.items():
+        entries = []
+        for pk, queued_at, *_version in page:
+            cached = _items.get(str(pk))
+            if cached is not None:  # (gone between the two reads: left out)
+                entries.append(((queued_at, str(pk)), cached[2], cached[3]))
+        pages[queue_id] = (entries, totals[queue_id])
+    return pages
 
 
-def merge_pick_pages(pages: list[QueuePage]) -> dict:
+def merge_pick_pages(pages: list[QueuePage], max_bytes: int = QUEUE_FRAME_BYTES) -> dict:
     """One agent's ``queue`` frame body from the pages of their queues: the oldest ``QUEUE_ITEMS_MAX``
-    of all of them and the total."""
+    of all of them (as many as ``max_bytes`` of JSON hold) and the total."""
     entries = heapq.merge(*(page[0] for page in pages), key=lambda entry: entry[0])
-    return {
-        "items": [summary for _key, summary in itertools.islice(entries, QUEUE_ITEMS_MAX)],
-        "total": sum(total for _entries, total in pages),
-    }
+    items, used = [], 0
+    for _key, item, size in itertools.islice(entries, QUEUE_ITEMS_MAX):
+        used += size
+        if used > max_bytes:
+            break
+        items.append(item)
+    return {"items": items, "total": sum(total for _entries, total in pages)}
 
 
-def pick_queue(queue_ids) -> dict:
+def pick_queue(queue_ids, max_bytes: int = QUEUE_FRAME_BYTES) -> dict:
     """``{"items", "total"}``: the pick queue of an agent in the queues ``queue_ids``."""
     pages = pick_queue_pages(queue_ids)
-    return merge_pick_pages(list(pages.values()))
+    return merge_pick_pages(list(pages.values()), max_bytes)
 
 
 # The states the agent's ``list`` frame pages through (PROTOCOL.md, "Agent socket, additions").
@@ -252,17 +328,31 @@ def agent_conversations_welcome(agent: AgentProfile) -> dict:
             page = list(access.conversations().filter(agent=agent, state=state))
         rows.extend(page)
     rows.sort(key=lambda c: (c.updated_at, str(c.pk)), reverse=True)
+    summaries, used = [], 0
+    for summary in agent_summaries(rows):  # newest first, as many as fit in the welcome's share
+        used += _encoded_size(summary)
+        if used > WELCOME_CONVERSATIONS_BYTES and summaries:
+            if summary["state"] in more:
+                more[summary["state"]] = True
+            continue
+        summaries.append(summary)
     return {
-        "conversations": agent_summaries(rows),
+        "conversations": summaries,
         "conversations_total": sum(counts.values()),
         "conversations_more": {state: more.get(state, False) for state in LISTED_STATES},
     }
 
 
-def agent_welcome(agent: AgentProfile, queue_ids=None) -> dict:
-    """The agent socket's ``welcome``: who the agent is, their conversations and their pick queue."""
+def agent_welcome(agent: AgentProfile, queue_ids=None, pages: dict | None = None) -> dict:
+    """The agent socket's ``welcome``: who the agent is, their conversations and their pick queue
+    (``pages``: the pick-queue pages of ``queue_ids`` by queue id as text, when the caller has them)."""
     conversations = agent_conversations_welcome(agent)
-    queue = pick_queue(sessions_queue_ids(agent) if queue_ids is None else queue_ids)
+    queue_ids = sessions_queue_ids(agent) if queue_ids is None else queue_ids
+    if pages is None:
+        pages = pick_queue_pages([str(queue_id) for queue_id in queue_ids])
+    pages = [pages[str(queue_id)] for queue_id in queue_ids]
+    queue = merge_pick_pages(pages, WELCOME_QUEUE_BYTES)
+    full = merge_pick_pages(pages, QUEUE_FRAME_BYTES)
     return {
         "type": "welcome",
         "agent": {
@@ -276,6 +366,8 @@ def agent_welcome(agent: AgentProfile, queue_ids=None) -> dict:
         "queue": queue["items"],
         "queue_total": queue["total"],
         "offers": pending_offers(agent),
+        # not sent: the ``queue`` frame that follows the welcome when the welcome's share held fewer items
+        "queue_frame": {"type": "queue", **full} if len(full["items"]) > len(queue["items"]) else None,
     }
 
 

@@ -22,7 +22,7 @@ from .lifecycle import close_by_system, end_by_system
 logger = logging.getLogger("parley.timers")
 
 
-def each(job: str, items: Iterable, func: Callable[..., int | bool]) -> int:
+def each(job: str, items: Iterable, func: Callable[..., int | bool], *, kind: str = "conversation") -> int:
     """``func(item)`` for every item (a conversation id, or a tuple starting with one), each on its own:
     one that raises is logged with its id and the others go on (a bad row or template must not stop
     routing or retention). Returns the sum of what the calls returned."""
@@ -31,8 +31,10 @@ def each(job: str, items: Iterable, func: Callable[..., int | bool]) -> int:
         key = item[0] if isinstance(item, tuple) else item
         try:
             done += int(func(*item) if isinstance(item, tuple) else func(item))
+        except AssertionError:
+            raise  # a broken invariant (the property tests check them inside the actions) is not swallowed
         except Exception:
-            logger.exception("timer job %s failed for conversation %s; the other items go on", job, key)
+            logger.exception("timer job %s failed for %s %s; the other items go on", job, kind, key)
     return done
 
 
@@ -145,7 +147,7 @@ def route_queued(now: datetime) -> int:
         .distinct()
         .order_by()
     )
-    return each("routed", queue_ids, lambda queue_id: dispatch([queue_id], at=now))
+    return each("routed", queue_ids, lambda queue_id: dispatch([queue_id], at=now), kind="queue")
 
 
 JOBS: tuple[tuple[str, Callable[[datetime], int]], ...] = (
@@ -175,6 +177,8 @@ def sweep(now: datetime | None = None) -> dict[str, int]:
     for name, job in JOBS:
         try:
             done[name] = job(now)
+        except AssertionError:
+            raise
         except Exception:
             logger.exception("timer job %s failed; the other jobs go on, it runs again next sweep", name)
             done[name] = -1

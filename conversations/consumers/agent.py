@@ -68,28 +68,36 @@ class AgentConsumer(FrameConsumer):
         await self.accept()
         await self.join(events.agent_group(self.agent.id))
         await self.join(events.user_group(self.agent.user_id))  # closed when the user's access ends
-        welcome, queue_ids = await db(self._welcome_sync)()
+        cached, generations = queue_news().snapshot()
+        welcome, queue_ids, pages = await db(self._welcome_sync)(cached)
+        queue_news().store(pages, generations)
         self.release_ip_slot()  # counted by its Connection row from now on
         for queue_id in queue_ids:
             await self.join(events.queue_group(queue_id))
         for conversation_id in welcome["consulting_ids"]:  # the conversations the agent consults on
             await self.join(events.watch_group(conversation_id))
         del welcome["consulting_ids"]
+        queue_frame = welcome.pop("queue_frame")
         await self.register()
         await self.send_json(welcome)
+        if queue_frame is not None:  # the rest of the 200 oldest, apart: a frame stays under 64 KiB
+            await self.send_json(queue_frame)
         queue_news().follow(self, queue_ids)
 
-    def _welcome_sync(self) -> tuple[dict, list[int]]:
+    def _welcome_sync(self, cached: dict) -> tuple[dict, list[int], dict]:
         sessions.agent_connected(self.agent, channel_name=self.channel_name, ip_address=self.client_ip())
         agent = AgentProfile.objects.select_related("user").get(pk=self.agent.pk)
         self.agent = agent
         queue_ids = sessions.agent_queue_ids(agent)
-        welcome = payloads.agent_welcome(agent, queue_ids)
+        # the pick queue: the process's cached pages, the others read here (and cached by the caller)
+        missing = [queue_id for queue_id in queue_ids if str(queue_id) not in cached]
+        pages = payloads.pick_queue_pages([str(queue_id) for queue_id in missing]) if missing else {}
+        welcome = payloads.agent_welcome(agent, queue_ids, pages={**cached, **pages})
         welcome["quick_replies"] = quick_replies.for_agent(agent)
         consulting = consult.consulting(agent)
         welcome["consulting"] = [consult.consultant_summary(c, agent) for c in consulting]
         welcome["consulting_ids"] = [str(c.id) for c in consulting]
-        return welcome, queue_ids
+        return welcome, queue_ids, pages
 
     async def disconnect(self, code) -> None:
         queue_news().unfollow(self)

@@ -30,6 +30,22 @@ class QueueNews:
         self.pending: asyncio.TimerHandle | asyncio.Task | None = None
         self.rounds = 0  # rounds run (the benchmark reports it)
         self.pages_computed = 0  # queue pages computed (one per changed queue per round)
+        # The latest page of each followed queue, valid until its next change: while a socket of this
+        # process follows the queue, the process hears every change of it (the queue group). A welcome
+        # and the next round use it instead of reading the queue again.
+        self.pages: dict[str, payloads.QueuePage] = {}
+        self.generation: dict[str, int] = {}  # changes heard per queue: a page read before one is stale
+
+    def snapshot(self) -> tuple[dict, dict]:
+        """The cached pages and the generations they are valid for (a welcome reads the rest itself)."""
+        return dict(self.pages), dict(self.generation)
+
+    def store(self, pages: dict, generations: dict) -> None:
+        """Keep ``pages`` read when the queues were at ``generations``, unless a change came since."""
+        for queue_id, page in pages.items():
+            queue_id = str(queue_id)
+            if queue_id in self.followers and self.generation.get(queue_id, 0) == generations.get(queue_id, 0):
+                self.pages[queue_id] = page
 
     def follow(self, socket, queue_ids) -> None:
         """``socket`` (with its ``queue_ids``, replaced here) shows the pick lists of ``queue_ids``."""
@@ -45,11 +61,14 @@ class QueueNews:
                 followers.discard(socket)
                 if not followers:
                     del self.followers[queue_id]
+                    self.pages.pop(queue_id, None)  # no news of it reaches this process any more
         socket.queue_ids = frozenset()
 
     def changed(self, queue_id) -> None:
         """The pick list of ``queue_id`` changed: its followers hear it in the next round."""
         queue_id = str(queue_id)
+        self.generation[queue_id] = self.generation.get(queue_id, 0) + 1
+        self.pages.pop(queue_id, None)
         if queue_id not in self.followers:
             return
         self.dirty.add(queue_id)
@@ -84,9 +103,12 @@ class QueueNews:
             self._schedule()  # changes that came in during the round: the next round, an interval later
 
     async def _send(self, sockets: set) -> None:
-        needed = sorted({queue_id for socket in sockets for queue_id in socket.queue_ids})
-        pages = await db(payloads.pick_queue_pages)(needed)
+        cached, generations = self.snapshot()
+        needed = sorted({queue_id for socket in sockets for queue_id in socket.queue_ids} - cached.keys())
+        pages = await db(payloads.pick_queue_pages)(needed) if needed else {}
         self.pages_computed += len(needed)
+        self.store(pages, generations)
+        pages = {**cached, **pages}
         texts: dict[frozenset, str] = {}
         for socket in sockets:
             if not socket.queue_ids or not socket.queue_ids <= pages.keys():

@@ -185,6 +185,7 @@ class SupervisorConsumer(FrameConsumer):
             return
         await self.accept()
         await self.join(events.user_group(self.user.pk))  # closed when the user's access ends
+        await self.register()  # closed with 1012 after a channel-layer outage, like every socket (layer_health)
         figures = await hub().add(self)
         name = await db(supervision.supervisor_name)(self.user)
         await self.send_json(
@@ -198,7 +199,7 @@ class SupervisorConsumer(FrameConsumer):
     async def disconnect(self, code) -> None:
         if self.user is not None:
             await hub().remove(self)
-        await self.leave_groups()
+        await self.unregister()
 
     async def on_watch(self, frame: dict):
         conversation_id = field_str(frame, "conversation_id")

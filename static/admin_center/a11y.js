@@ -6,7 +6,7 @@
   "use strict";
 
   function rowLabel(element) {
-    const row = element.closest(".form-row, .fieldBox, td, div");
+    const row = element.closest(".fieldBox") || element.closest(".form-row") || element.closest("td, div");
     const label = row && row.querySelector("label");
     return label ? label.textContent.trim().replace(/:$/, "") : "";
   }
@@ -31,10 +31,13 @@
     }
     for (const box of root.querySelectorAll(".select2-selection[role=combobox], .select2-selection__rendered[role=textbox]")) {
       if (box.getAttribute("aria-label")) continue;
-      const select = box.closest(".related-widget-wrapper, .form-row, td");
-      const label = select ? rowLabel(select.querySelector("select") || box) : "";
+      const label = rowLabel(box);
       if (label) box.setAttribute("aria-label", label);
     }
+    // The changelist search box is named by its magnifier's alt text, not only by its help text.
+    const search = root.querySelector && root.querySelector("#searchbar:not([aria-label])");
+    const icon = search && document.querySelector('label[for="searchbar"] img[alt]');
+    if (icon) search.setAttribute("aria-label", icon.getAttribute("alt"));
   }
 
   function start() {

@@ -75,7 +75,7 @@ def test_each_step_links_to_where_it_is_done(client, ada):
 def test_breadcrumbs_name_the_dashboard_group_not_the_app(client, ada):
     widget = factories.make_setup()
     page = client.get(reverse("admin:routing_queue_change", args=[widget.workstream.queue.pk])).text
-    assert "3. Queues and agents" in page and f'{reverse("admin:index")}#group-2' in page
+    assert "3. Queues and agents" in page and f"{reverse('admin:index')}#group-2" in page
     page = client.get(reverse("admin:admin_center_workstream_changelist")).text
     assert "4. Workstreams" in page and ">Routing<" not in page
     page = client.get(reverse("admin:auth_user_changelist")).text

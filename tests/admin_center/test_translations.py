@@ -13,18 +13,24 @@ LOCALE = Path(__file__).resolve().parents[2] / "config" / "locale" / "ru" / "LC_
 
 
 def po_entries() -> list[tuple[str, list[str], bool]]:
-    """``(msgid, msgstrs, fuzzy)`` of every entry but the header, read from django.po."""
-    entries, current, field, fuzzy = [], None, None, False
+    """``(msgid, msgstrs, fuzzy)`` of every entry but the header, read from django.po. An entry with a
+    ``msgctxt`` has the key gettext stores it under: ``context + "\\x04" + msgid``."""
+    entries, current, field, fuzzy, context = [], None, None, False, None
     for line in [*(LOCALE / "django.po").read_text(encoding="utf-8").splitlines(), ""]:
         if line.startswith("#,"):
             fuzzy = "fuzzy" in line
+        elif line.startswith("msgctxt "):
+            context, field = ast.literal_eval(line[8:]), "msgctxt"
         elif line.startswith("msgid "):
-            current, field = {"msgid": ast.literal_eval(line[6:]), "msgstr": []}, "msgid"
+            prefix = "" if context is None else context + "\x04"
+            current, field = {"prefix": prefix, "msgid": ast.literal_eval(line[6:]), "msgstr": []}, "msgid"
         elif line.startswith("msgid_plural "):
             field = "plural"
         elif line.startswith("msgstr"):
             current["msgstr"].append(ast.literal_eval(line.split(" ", 1)[1]))
             field = "msgstr"
+        elif line.startswith('"') and field == "msgctxt":
+            context += ast.literal_eval(line)
         elif line.startswith('"') and current is not None:
             if field == "msgid":
                 current["msgid"] += ast.literal_eval(line)
@@ -32,8 +38,8 @@ def po_entries() -> list[tuple[str, list[str], bool]]:
                 current["msgstr"][-1] += ast.literal_eval(line)
         elif not line.strip() and current is not None:
             if current["msgid"]:
-                entries.append((current["msgid"], current["msgstr"], fuzzy))
-            current, field, fuzzy = None, None, False
+                entries.append((current["prefix"] + current["msgid"], current["msgstr"], fuzzy))
+            current, field, fuzzy, context = None, None, False, None
     return entries
 
 

@@ -37,3 +37,13 @@ def test_the_soak_summary_measures_memory_growth_after_the_fifth_minute_and_adds
 def test_a_soak_shorter_than_five_minutes_measures_growth_from_its_last_minute_but_one():
     summary = scale.soak_summary([minute(1, rss=100, p99=5), minute(2, rss=101, p99=6)], 95.0, 10, 1.0)
     assert summary["rss_growth_from_minute"] == 2 and summary["rss_growth_pct"] == 0.0
+
+
+def test_the_soak_chart_draws_a_point_a_minute_for_latency_and_memory():
+    from bench import soak_chart
+
+    minutes = [minute(i + 1, rss=100 + i, p99=5 + i) for i in range(6)]
+    report = {"soak": scale.soak_summary(minutes, 99.0, 200, 1.0), "server": {"mode": "embedded"}}
+    svg = soak_chart.render(report)
+    assert svg.startswith("<svg") and svg.count("<polyline") == 3  # p99, p50, RSS
+    assert svg.count("<circle") == 18 and "0 lost" in svg

@@ -113,17 +113,26 @@ def test_the_dashboard_shows_the_checklist_in_the_set_up_order(server, admin_pag
     groups = page.locator("#content-main .module caption").all_inner_texts()
     assert groups[:5] == ["1. Authentication", "2. Operating hours", "3. Queues and agents", "4. Workstreams",
                           "5. Chat widgets"]  # fmt: skip
-    shot(page, "dashboard", full_page=True)
+    shot(page, "index", full_page=True)
     page.goto(f"{server.url}/admin/admin_center/chatwidget/")
     page.click("#result_list a:has-text('Demo shop')")
     page.locator("#embed-snippet").wait_for()
-    shot(page, "widget-form")
+    shot(page, "widget")
     crumbs = page.locator("div.breadcrumbs").inner_text()
     assert "5. Chat widgets" in crumbs
+    for model, name in [("workstream", "workstream"), ("operatinghours", "operating-hours")]:
+        page.goto(f"{server.url}/admin/admin_center/{model}/")
+        page.click("#result_list tbody tr a[href*='/change/']")
+        shot(page, name, full_page=True)
     page.goto(f"{server.url}/admin/admin_center/chatauthenticationsetting/")
     page.click("#result_list tbody tr a[href*='/change/']")
-    page.locator(".token-contract").scroll_into_view_if_needed()
+    page.locator("#token-contract-title").scroll_into_view_if_needed()
+    page.evaluate("() => document.getElementById('token-contract-title').scrollIntoView({block: 'start'})")
     shot(page, "token-contract")
+    page.goto(f"{server.url}/admin/routing/agentprofile/")
+    page.click("#result_list tbody tr a[href*='/change/']")
+    assert page.locator("fieldset").first.inner_text().startswith("Agent profile")
+    shot(page, "agent")
 
 
 def test_the_test_page_opens_a_signed_in_widget_with_a_test_token(server, admin_page, browser):

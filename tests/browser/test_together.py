@@ -27,7 +27,8 @@ def together_config(public_pem: str, origin: str) -> dict:
         if queue["name"] == "Support":
             queue["members"] = ["alice", "bob"]
     config["quick_replies"] = [
-        {"title": "Greeting", "shortcut": "hi", "language": "en", "text": "Hello {customer}, I am {agent}. How can I help?"},
+        {"title": "Greeting", "shortcut": "hi", "language": "en",
+         "text": "Hello {customer}, I am {agent}. How can I help?"},
         {"title": "Refund on its way", "shortcut": "refund", "language": "en",
          "text": "{customer}, your refund is on its way: 3 to 5 working days.", "queues": ["Support"]},
         {"title": "Tracking link", "shortcut": "track", "language": "en",
@@ -170,7 +171,8 @@ def test_bob_consults_alice_who_writes_notes_only(server, new_page):
     bob.locator("#conv-consultants").wait_for(state="hidden")
     stored = server.shell(
         "from conversations.models import Message, Note; "
-        f"print(Message.objects.filter(text__endswith='{tag}').count(), Note.objects.filter(text__endswith='{tag}').count())"
+        f"print(Message.objects.filter(text__endswith='{tag}').count(), "
+        f"Note.objects.filter(text__endswith='{tag}').count())"
     )
     assert stored.strip().splitlines()[-1] == "3 1"  # the note never became a message
     customer.close()

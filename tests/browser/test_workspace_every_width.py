@@ -64,7 +64,7 @@ def test_every_control_is_visible_and_inside_the_viewport_at_every_width(server,
     agent.locator("#message-list .bubble", has_text=f"Where is my order {tag}").wait_for()
     for width, height in WIDTHS:
         agent.set_viewport_size({"width": width, "height": height})
-        expected = TOPBAR + CONVERSATION + ["#act-set-aside", ".conv-item.selected .conv-button"]
+        expected = TOPBAR + CONVERSATION + ["#act-set-aside", ".conv-item.selected .conv-button", "#conv-workstream"]
         expected += ["#panel-toggle"] if width < 1200 else ["#cust-name"]
         assert problems(agent, expected) == {}, f"at {width} px"
         assert agent.evaluate("document.documentElement.scrollWidth <= innerWidth"), f"sideways scroll at {width} px"
@@ -75,6 +75,7 @@ def test_every_control_is_visible_and_inside_the_viewport_at_every_width(server,
             assert_no_violations(agent, f"the workspace with the customer drawer open at {width} px")
             agent.click("#panel-close")
             expect(agent.locator("#panel-toggle")).to_be_focused()
+            expect(agent.locator("#panel")).to_be_hidden()
         shot(agent, f"width-{width}")
         assert_no_violations(agent, f"the busy workspace at {width} px")
 
