@@ -348,7 +348,7 @@ async def run(urls: list[str], setup: Setup, options: Options, log: Callable[[st
     report["relay_vs_group_relay"] = round(report["relay"]["msgs_per_s"] / group, 3) if group else None
 
     if options.second_wave:
-        report["second_wave"] = await scale.second_wave(side, urls, setup, n, options, log)
+        report["second_wave"] = await scale.second_wave(side, urls, setup, n, options, log, closed_loop=_closed_loop)
 
     if options.probe_history:
         log(f"history probe: {options.probe_history} messages")

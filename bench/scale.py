@@ -280,10 +280,11 @@ def _mean_queries(parts: list[dict]) -> float | None:
     return round(statistics.mean(values), 2) if values else None
 
 
-async def second_wave(side: load.ParleySide, urls, setup, n: int, options, log: Log) -> dict:
+async def second_wave(side: load.ParleySide, urls, setup, n: int, options, log: Log, *, closed_loop) -> dict:
     """The relay's closed loop without and with the second wave, in turns (``options.rounds``), and the
-    paced latency and queries per message with it on."""
-    from .runner import _closed_loop  # one closed loop with its CPU figures (bench.runner)
+    paced latency and queries per message with it on. ``closed_loop(side, urls, n, seconds)``: one
+    closed loop with its CPU figures (``bench.runner``)."""
+    _closed_loop = closed_loop
 
     wave = SecondWave(side, urls, setup)
     seconds = options.saturate_seconds / max(1, options.rounds)

@@ -177,8 +177,12 @@ def queue_item(summary: dict) -> dict:
     return item
 
 
+def _encode(item: dict) -> str:
+    return json.dumps(item, ensure_ascii=False, separators=(",", ":"))
+
+
 def _encoded_size(item: dict) -> int:
-    return len(json.dumps(item, ensure_ascii=False, separators=(",", ":")).encode()) + 1
+    return len(_encode(item).encode()) + 1
 
 
 def within_bytes(summaries: list[dict], max_bytes: int) -> tuple[list[dict], bool]:
@@ -196,8 +200,8 @@ def within_bytes(summaries: list[dict], max_bytes: int) -> tuple[list[dict], boo
     return kept, False
 
 
-# One queue's page: ``(entries, total)``, the entries ``((queued_at, id), item, bytes)`` oldest first.
-QueuePage = tuple[list[tuple[tuple, dict]], int]
+# One queue's page: ``(entries, total)``, the entries ``((queued_at, id), item, item's JSON)`` oldest first.
+QueuePage = tuple[list[tuple[tuple, dict, str]], int]
 
 
 def sessions_queue_ids(agent: AgentProfile) -> list[int]:
@@ -210,7 +214,7 @@ def sessions_queue_ids(agent: AgentProfile) -> list[int]:
 # round reads the queue's order (a narrow query) and builds only the items that are new or changed (their
 # ``updated_at``, ``last_seq`` or state moved). What a conversation's own row does not version (a renamed
 # workstream or customer) shows within ``ITEM_CACHE_SECONDS``.
-_items: dict[str, tuple[tuple, float, dict, int]] = {}
+_items: dict[str, tuple[tuple, float, dict, str]] = {}
 ITEM_CACHE_SECONDS = 60.0
 ITEM_CACHE_MAX = 20_000
 
@@ -248,29 +252,43 @@ def pick_queue_pages(queue_ids) -> dict[int, QueuePage]:
         for conversation, summary in zip(rows, agent_summaries(rows), strict=True):
             item = queue_item(summary)
             version = (conversation.updated_at, conversation.last_seq, conversation.state)
-            _items[str(conversation.pk)] = (version, now, item, _encoded_size(item))
+            _items[str(conversation.pk)] = (version, now, item, _encode(item))
     pages = {}
     for queue_id, page in heads.items():
         entries = []
         for pk, queued_at, *_version in page:
             cached = _items.get(str(pk))
             if cached is not None:  # (gone between the two reads: left out)
-                entries.append(((queued_at, str(pk)), cached[2], cached[3]))
+                entries.append(((queued_at, str(pk)), cached[2], cached[3]))  # (key, item, its JSON)
         pages[queue_id] = (entries, totals[queue_id])
     return pages
+
+
+def _merged(pages: list[QueuePage], max_bytes: int) -> list[tuple[tuple, dict, str]]:
+    entries = heapq.merge(*(page[0] for page in pages), key=lambda entry: entry[0])
+    kept, used = [], 0
+    for entry in itertools.islice(entries, QUEUE_ITEMS_MAX):
+        used += len(entry[2].encode()) + 1
+        if used > max_bytes:
+            break
+        kept.append(entry)
+    return kept
 
 
 def merge_pick_pages(pages: list[QueuePage], max_bytes: int = QUEUE_FRAME_BYTES) -> dict:
     """One agent's ``queue`` frame body from the pages of their queues: the oldest ``QUEUE_ITEMS_MAX``
     of all of them (as many as ``max_bytes`` of JSON hold) and the total."""
-    entries = heapq.merge(*(page[0] for page in pages), key=lambda entry: entry[0])
-    items, used = [], 0
-    for _key, item, size in itertools.islice(entries, QUEUE_ITEMS_MAX):
-        used += size
-        if used > max_bytes:
-            break
-        items.append(item)
-    return {"items": items, "total": sum(total for _entries, total in pages)}
+    return {
+        "items": [item for _key, item, _text in _merged(pages, max_bytes)],
+        "total": sum(total for _entries, total in pages),
+    }
+
+
+def pick_queue_text(pages: list[QueuePage], max_bytes: int = QUEUE_FRAME_BYTES) -> str:
+    """``merge_pick_pages`` as the ``queue`` frame's JSON text, joined from the items' own JSON (each item
+    is encoded once, when it is built, for every round and every socket)."""
+    items = ",".join(text for _key, _item, text in _merged(pages, max_bytes))
+    return f'{{"type":"queue","items":[{items}],"total":{sum(total for _entries, total in pages)}}}'
 
 
 def pick_queue(queue_ids, max_bytes: int = QUEUE_FRAME_BYTES) -> dict:

@@ -17,7 +17,7 @@ import weakref
 from django.conf import settings
 
 from ..actions import payloads
-from .base import db, events
+from .base import db
 
 logger = logging.getLogger("parley.sockets")
 
@@ -115,8 +115,7 @@ class QueueNews:
                 continue  # it left, or its queues changed (it sent its new list itself), meanwhile
             text = texts.get(socket.queue_ids)
             if text is None:
-                frame = payloads.merge_pick_pages([pages[q] for q in sorted(socket.queue_ids)])
-                text = texts[socket.queue_ids] = events.encode({"type": "queue", **frame})
+                text = texts[socket.queue_ids] = payloads.pick_queue_text([pages[q] for q in sorted(socket.queue_ids)])
             try:
                 await socket.send(text_data=text)
             except Exception:  # a socket closing meanwhile

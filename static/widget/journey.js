@@ -77,6 +77,9 @@ export function onNotice(frame) {
     openLeave("no_agent", data.next_opening || null, "");
     return false; // the notice also shows in the log
   }
+  if (frame.code === "agent_joined" && J.leave && J.leave.reason === "no_agent") {
+    J.leave = null; // an agent is here after all: the offer to leave a message goes
+  }
   if (frame.code === "out_of_hours" && data.next_opening) {
     frame.text = String(frame.text || "") + " " + fmt(C.T.back_at, { when: C.F.stamp(data.next_opening) });
   }

@@ -250,6 +250,7 @@ function onSync(frame) {
 
 function onHistory(frame) {
   S.thread.loadingOlder = false;
+  S.thread.pagedBack = true;
   (frame.messages || []).forEach(keep);
   S.thread.hasMore = Boolean(frame.has_more);
   render("keep");
@@ -431,10 +432,12 @@ function render(scroll) {
     // the greeting stays until the first reply
     fragment.appendChild(node("div", "info", T.welcome_live));
   }
-  // "Start of the conversation" only where a day line alone would not say it: history spanning days
+  // "Start of the conversation" only where a day line alone would not say it: history spanning days,
+  // or older pages the customer scrolled back through
   const days = new Set(ordered.map((m) => F.weekdayDay(m.sent_at)));
+  const long = days.size > 1 || S.thread.pagedBack;
   if (S.thread.hasMore) fragment.appendChild(node("div", "history-mark", T.load_older));
-  else if (S.thread.minSeq === 1 && days.size > 1) fragment.appendChild(node("div", "history-mark", T.start_of_history));
+  else if (S.thread.minSeq === 1 && long) fragment.appendChild(node("div", "history-mark", T.start_of_history));
 
   let lastDay = null;
   let lastSender = null;

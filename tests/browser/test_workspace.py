@@ -238,7 +238,8 @@ def test_persistent_flow_from_first_message_to_end(server, new_page):
     agent.click("#act-set-aside")
     item(agent, "waiting", "Carol").wait_for()
     agent.locator("#capacity-text", has_text="0 / 100").wait_for()
-    assert agent.locator("#composer-input").is_disabled()
+    # waiting: the customer cannot be written to, only an internal note can
+    agent.locator("#composer[data-mode=note]").wait_for(state="attached")
     assert agent.locator("#act-resume").is_enabled()
 
     # the customer leaves, and comes back "days later" on another device

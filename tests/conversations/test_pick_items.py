@@ -33,3 +33,13 @@ def test_a_queue_read_again_builds_only_the_new_and_the_changed_items(monkeypatc
     listed = [entry[1] for entry in pages[queue_id][0]]
     assert [item["id"] for item in listed] == [str(c.pk) for c in first[1:] + more]
     assert listed[1]["last_seq"] == 2 and pages[queue_id][1] == 5
+
+
+def test_the_queue_frame_joined_from_the_items_json_is_the_frame_of_the_merged_items():
+    import json
+
+    widget, _agents = pick_setup()
+    queue_id = str(widget.workstream.queue_id)
+    make_conversations(widget, 3)
+    pages = list(payloads.pick_queue_pages([queue_id]).values())
+    assert json.loads(payloads.pick_queue_text(pages)) == {"type": "queue", **payloads.merge_pick_pages(pages)}
