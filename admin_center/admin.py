@@ -194,7 +194,6 @@ class ConfigurationImportAdmin(ReadOnly, admin.ModelAdmin):
     readonly_fields = ("created_at", "imported_by", "source", "allow_staff", "summary")
 
 
-
 @admin.register(QuickReply)
 class QuickReplyAdmin(admin.ModelAdmin):
     """Prepared answers agents insert in the workspace by typing / and the shortcut (docs/agents.md)."""

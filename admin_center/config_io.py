@@ -570,9 +570,9 @@ def export_configuration() -> dict:
     """The whole set-up in the shape ``import_configuration`` reads (no passwords)."""
     # users granted ``routing.supervise`` themselves (``supervisor: true``), in one query
     supervisors = set(
-        get_user_model().objects.filter(
-            user_permissions__codename="supervise", user_permissions__content_type__app_label="routing"
-        ).values_list("pk", flat=True)
+        get_user_model()
+        .objects.filter(user_permissions__codename="supervise", user_permissions__content_type__app_label="routing")
+        .values_list("pk", flat=True)
     )
     return {
         "version": VERSION,
@@ -594,8 +594,13 @@ def export_configuration() -> dict:
             for s in ChatAuthenticationSetting.objects.prefetch_related("keys").order_by("name")
         ],  # fmt: skip
         "agents": [
-            {"username": a.user.get_username(), "name": a.display_name, "capacity": a.capacity,
-             "supervisor": a.user.pk in supervisors, "language": a.language}
+            {
+                "username": a.user.get_username(),
+                "name": a.display_name,
+                "capacity": a.capacity,
+                "supervisor": a.user.pk in supervisors,
+                "language": a.language,
+            }
             for a in AgentProfile.objects.select_related("user").order_by("user__username")
         ],  # fmt: skip
         "queues": [
@@ -625,8 +630,13 @@ def export_configuration() -> dict:
             for w in Workstream.objects.select_related("queue").order_by("name")
         ],  # fmt: skip
         "quick_replies": [
-            {"title": r.title, "shortcut": r.shortcut, "language": r.language, "text": r.text,
-             "queues": sorted(q.name for q in r.queues.all())}
+            {
+                "title": r.title,
+                "shortcut": r.shortcut,
+                "language": r.language,
+                "text": r.text,
+                "queues": sorted(q.name for q in r.queues.all()),
+            }
             for r in QuickReply.objects.prefetch_related("queues").order_by("title")
         ],  # fmt: skip
         "webhooks": [

@@ -389,4 +389,3 @@ def _route(errors: ValidationError, model_field: str, prefix: str, keys) -> Vali
             target = f"{prefix}{key}" if key in keys else NON_FIELD_ERRORS
             routed.setdefault(target, []).append(ValidationError(message))
     return ValidationError(routed)
-

@@ -129,9 +129,7 @@ def validate_jwks_url(value: str) -> None:
     """HTTPS; plain HTTP only for a loopback host (development and tests)."""
     import ipaddress
 
-    message = _(
-        "Enter an https:// URL of the website's JWKS document (plain http:// only for localhost or 127.0.0.1)."
-    )
+    message = _("Enter an https:// URL of the website's JWKS document (plain http:// only for localhost or 127.0.0.1).")
     if not isinstance(value, str) or not value or value != value.strip():
         raise ValidationError(message, code="jwks_url")
     try:
@@ -178,11 +176,7 @@ def authentication_problems(*, has_unnamed_key: bool, named_keys: int, jwks_url:
     from admin_center.signing_keys import MAX_KEYS
 
     if not has_unnamed_key and not named_keys and not jwks_url:
-        return {
-            "public_key_pem": _(
-                "Give at least one public key: a key without kid, keys with a kid, or a JWKS URL."
-            )
-        }
+        return {"public_key_pem": _("Give at least one public key: a key without kid, keys with a kid, or a JWKS URL.")}
     if named_keys + (1 if has_unnamed_key else 0) > MAX_KEYS:
         return {"public_key_pem": _("At most %(max)s keys per setting.") % {"max": MAX_KEYS}}
     return {}

@@ -435,11 +435,7 @@ def panel_for(conversation: Conversation, agent: AgentProfile | None = None) -> 
     earlier = access.conversations().filter(customer=customer)
     if agent is not None:
         earlier = earlier.filter(queue__members=agent)
-    earlier = (
-        earlier.exclude(pk=conversation.pk)
-        .annotate(message_count=Count("messages"))
-        .order_by("-created_at")[:20]
-    )
+    earlier = earlier.exclude(pk=conversation.pk).annotate(message_count=Count("messages")).order_by("-created_at")[:20]
     return {
         "customer": {
             "id": str(customer.id),
