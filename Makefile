@@ -4,9 +4,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
-# daphne buffers a whole WebSocket message before Parley sees it: refuse messages past 64 KiB (4 times
-# PARLEY_MAX_FRAME_BYTES) at the socket, so a client cannot make it hold 1 MiB (docs/security.md "Limits").
-DAPHNE_LIMITS ?= --websocket-max-message-size 65536 --websocket-max-frame-size 65536
+# daphne buffers a whole WebSocket message before Parley sees it, and the same cap applies to what it
+# sends: 1 MiB bounds what a client can make it hold while a full sync page still goes out (docs/security.md).
+DAPHNE_LIMITS ?= --websocket-max-message-size 1048576 --websocket-max-frame-size 1048576
 
 .PHONY: run test test-js lint messages demo clean help
 

@@ -41,7 +41,7 @@ DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/2"
 # Limits lifted for the benchmark's own server: one client address holds
 # every socket, and the closed-loop phase sends faster than a person would.
 # As in production (Makefile, docs/deploy/parley@.service): daphne refuses WebSocket messages past 64 KiB.
-DAPHNE_LIMITS = ("--websocket-max-message-size", "65536", "--websocket-max-frame-size", "65536")
+DAPHNE_LIMITS = ("--websocket-max-message-size", "1048576", "--websocket-max-frame-size", "1048576")
 # The benchmark routes answer loopback clients with this token only (bench/consumers.py); the
 # benchmark client (bench/load.py) sends it. Against a running server: the same PARLEY_BENCHMARK_TOKEN.
 BENCHMARK_TOKEN = os.environ.get("PARLEY_BENCHMARK_TOKEN") or secrets.token_urlsafe(32)

@@ -153,13 +153,13 @@ def pick_queue_items(agent: AgentProfile) -> list[dict]:
 
 # The pick queue frame's cap (PROTOCOL.md, "Agent socket, additions"): the oldest 200 items and the total.
 QUEUE_ITEMS_MAX = 200
-# daphne refuses to send a WebSocket message over 64 KiB (``--websocket-max-message-size 65536``, both
-# ways: docs/security.md), so the long lists are bounded in bytes too: a ``queue`` frame's items, the
-# ``welcome``'s own share of the pick queue (the full ``queue`` frame follows it) and of the conversations.
-QUEUE_FRAME_BYTES = 60_000
-WELCOME_QUEUE_BYTES = 12_000
-WELCOME_CONVERSATIONS_BYTES = 36_000
-LIST_PAGE_BYTES = 56_000
+# daphne refuses to send a WebSocket message over 1 MiB (``--websocket-max-message-size 1048576``, both
+# ways: docs/security.md), so the long lists are bounded in bytes too, far below it: a ``queue`` frame's
+# items (200 items take about 90 KB), the ``welcome``'s share of the pick queue and of the conversations.
+QUEUE_FRAME_BYTES = 400_000
+WELCOME_QUEUE_BYTES = 300_000
+WELCOME_CONVERSATIONS_BYTES = 300_000
+LIST_PAGE_BYTES = 400_000
 # A pick-queue item's preview of the last message (the list shows one line of it).
 QUEUE_PREVIEW_CHARS = 60
 # What a pick-queue item leaves out of the agent summary: what only an opened conversation shows (the

@@ -1,7 +1,7 @@
 """daphne itself refuses WebSocket messages far past the protocol's frame limit (issue 18, item 2): a real
 server started like production (``bench.server.DAPHNE_LIMITS``, the Makefile, docs/deploy/parley@.service)
 answers a frame a little over ``PARLEY_MAX_FRAME_BYTES`` with ``too_large`` and drops the connection of
-one past 64 KiB (1009 "message too big", or without a close frame: 1006) before Parley reads it."""
+one past 1 MiB (1009 "message too big", or without a close frame: 1006) before Parley reads it."""
 
 from __future__ import annotations
 
@@ -23,12 +23,12 @@ async def _frames(ws_url: str, public_id: str) -> tuple[dict, int]:
         assert json.loads(await asyncio.wait_for(ws.recv(), 10))["type"] == "welcome"
         await ws.send(json.dumps({"type": "send", "req": "r1", "client_id": "c1", "text": "x" * 20000}))
         refused = json.loads(await asyncio.wait_for(ws.recv(), 10))
-        await ws.send(json.dumps({"type": "send", "req": "r2", "client_id": "c2", "text": "x" * 70000}))
+        await ws.send(json.dumps({"type": "send", "req": "r2", "client_id": "c2", "text": "x" * 1_100_000}))
         try:
             await asyncio.wait_for(ws.recv(), 10)
         except ConnectionClosed as closed:
             return refused, closed.rcvd.code if closed.rcvd is not None else 1006
-        raise AssertionError("the socket stayed open after a 70 KB message")
+        raise AssertionError("the socket stayed open after a 1.1 MB message")
 
 
 def test_daphne_closes_sockets_sending_messages_far_past_the_frame_limit():
