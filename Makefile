@@ -52,9 +52,9 @@ lint: $(VENV)/.installed-dev
 	$(BIN)/lint-imports
 
 # Re-extract and compile the translations (needs GNU gettext; the compiled .mo files are committed).
+# The browser code has no strings of its own: the pages hand it their translated texts.
 messages: $(VENV)/.installed-dev
-	$(BIN)/python manage.py makemessages -l ru --ignore=.venv --ignore=staticfiles
-	$(BIN)/python manage.py makemessages -d djangojs -l ru --ignore=.venv --ignore=staticfiles
+	$(BIN)/python manage.py makemessages -l ru --ignore=.venv --ignore=staticfiles --ignore=node_modules --ignore=media --ignore=tests
 	$(BIN)/python manage.py compilemessages --ignore=.venv
 
 clean:
