@@ -371,6 +371,23 @@ class Workstream(models.Model):
         return "persistent" if self.persistent else "live"
 
 
+# The languages a widget speaks (and a widget set to "auto" chooses among).
+WIDGET_LANGUAGES = ("en", "ru")
+
+
+def visitor_language(page: str = "", accept_language: str = "") -> str:
+    """The visitor's language among ``WIDGET_LANGUAGES``: the embedding page's ``lang``, else the first
+    supported one of the browser's ``Accept-Language``, else English."""
+    code = page.strip().lower().replace("_", "-").split("-")[0]
+    if code in WIDGET_LANGUAGES:
+        return code
+    for entry in accept_language.split(","):
+        code = entry.split(";")[0].strip().lower().split("-")[0]
+        if code in WIDGET_LANGUAGES:
+            return code
+    return "en"
+
+
 class ChatWidget(models.Model):
     class Language(models.TextChoices):
         EN = "en", "English"
@@ -463,6 +480,13 @@ class ChatWidget(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.public_id})"
+
+    def language_for(self, visitor: str = "") -> str:
+        """The language this widget speaks to a visitor: its own, or for "auto" the visitor's
+        (``visitor_language`` of their page, or the customer's remembered ``language``), else English."""
+        if self.language != self.Language.AUTO:
+            return self.language
+        return visitor if visitor in WIDGET_LANGUAGES else "en"
 
     def clean(self) -> None:
         checks = {

@@ -164,10 +164,12 @@ def encode(frame: dict) -> str:
 def frame_event(frame: dict, exclude: str | None = None) -> dict:
     """The channel-layer message that carries ``frame`` to sockets: encoded once here, sent as it is by
     every socket that receives it (``exclude``: the one socket that must not). A ``state`` frame names
-    its conversation for the widget sockets that follow it."""
+    its conversation for the widget sockets that follow it; a ``notice`` is marked as one."""
     event = {"type": FRAME, "text": encode(frame), "exclude": exclude}
     if frame.get("type") == "state" and frame.get("conversation_id"):
         event["conversation_id"] = frame["conversation_id"]
+    elif frame.get("type") == "notice":
+        event["notice"] = True  # a widget in the visitor's language words it again in theirs
     return event
 
 

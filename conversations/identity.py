@@ -342,6 +342,6 @@ def stored_visitor(customer: Customer) -> Customer:
     if is_stored(customer):
         return customer
     stored, _created = Customer.objects.get_or_create(
-        pk=customer.pk, authentication=None, defaults={"last_seen_at": timezone.now()}
+        pk=customer.pk, authentication=None, defaults={"last_seen_at": timezone.now(), "language": customer.language}
     )
     return stored

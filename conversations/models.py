@@ -59,6 +59,9 @@ class Customer(models.Model):
     last_seen_at = models.DateTimeField(_("last seen"), default=timezone.now)
     # The ``context`` claim of the customer's latest verified token: a new conversation starts with it.
     context = models.JSONField(_("context"), default=dict, blank=True)
+    # the language their widget last spoke to them (a widget set to "auto" follows the visitor's page or
+    # browser): emails and other texts sent while they are away use it
+    language = models.CharField(_("language"), max_length=8, blank=True, default="", editable=False)
 
     class Meta:
         verbose_name = _("customer")

@@ -53,10 +53,11 @@ def _fill(template: str, values: dict) -> str | None:
     return template.format_map(values)
 
 
-def render(widget, code: str, data: dict) -> str:
+def render(widget, code: str, data: dict, language: str = "") -> str:
     """The notice text: the widget's override when it renders, else the built-in default in the widget's
-    language. A broken override (saved before validation parsed templates, or written to the database
-    directly) must never stop the caller, which may be routing or a timer sweep."""
+    language (``language``: the visitor's, for a widget set to "auto"). A broken override (saved before
+    validation parsed templates, or written to the database directly) must never stop the caller, which
+    may be routing or a timer sweep."""
     values = dict(data)
     if "seconds" in data:
         values["minutes"] = max(1, math.ceil(data["seconds"] / 60))
@@ -66,7 +67,7 @@ def render(widget, code: str, data: dict) -> str:
         if text is not None:
             return text
         logger.warning("widget %s: system message %r does not render; the default is used", widget.pk, code)
-    with translation.override(widget.language if widget is not None else "en"):
+    with translation.override(widget.language_for(language) if widget is not None else "en"):
         default = str(DEFAULTS[code])
     return _fill(default, values) or default
 

@@ -58,10 +58,10 @@ def after_first_message(conversation_id) -> None:
     )
 
 
-def check_email(widget, email) -> str:
+def check_email(widget, email, language: str = "") -> str:
     """The address of the leave-a-message form, or ``bad_request`` with ``fields.email`` in the widget's
-    language."""
-    with translation.override(widget.language):
+    language (``language``: the visitor's, for a widget set to "auto")."""
+    with translation.override(widget.language_for(language)):
         if not isinstance(email, str) or not email.strip():
             raise SurveyRefused({"email": _("Enter your email address so that we can answer you.")})
         email = email.strip()
@@ -87,7 +87,7 @@ def leave_message(customer: Customer, widget, *, client_id, text, email, origin=
     operating hours: their conversation is kept however long they are away, and an answer they have not
     seen reaches them by email (with ``email_notifications`` on the widget). Returns what
     ``messages.customer_message`` returns."""
-    email = check_email(widget, email)
+    email = check_email(widget, email, customer.language)
     remember_email(customer, email)
     return messages.customer_message(
         customer,

@@ -218,7 +218,8 @@ def build_email(conversation: Conversation, messages: list[Message], link: Unsub
     widget = conversation.widget
     unsubscribe_url = public_url(reverse("email-unsubscribe", args=[unsubscribe_token(link)]))
     agent = conversation.agent.display_name if conversation.agent_id else ""
-    with translation.override(widget.language):
+    language = widget.language_for(conversation.customer.language)
+    with translation.override(language):
         context = {
             "title": widget.title,
             "customer": conversation.customer.display_name,
@@ -226,7 +227,7 @@ def build_email(conversation: Conversation, messages: list[Message], link: Unsub
             "messages": messages,
             "return_url": widget.return_url,
             "unsubscribe_url": unsubscribe_url,
-            "language": widget.language,
+            "language": language,
         }
         if agent:
             subject = _("%(agent)s answered you: %(title)s") % {"agent": agent, "title": widget.title}

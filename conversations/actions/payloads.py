@@ -411,7 +411,7 @@ def customer_welcome(widget, customer, conversation: Conversation | None, visito
             "mode": workstream.mode,
             "customer_can_end": not workstream.persistent,
             "online": policy.queue_is_open(workstream.queue),
-            "language": widget.language,
+            "language": widget.language_for(customer.language),  # "auto": the visitor's
         },
         "customer": {"id": str(customer.id), "name": customer.display_name},
         "visitor": visitor_token,

@@ -64,12 +64,12 @@ def requires_answers(widget) -> bool:
     return any(field.get("required") for field in widget.pre_chat or [])
 
 
-def check_answers(widget, answers) -> dict[str, str]:
+def check_answers(widget, answers, language: str = "") -> dict[str, str]:
     """The answers, cleaned; ``SurveyRefused`` naming every field that is missing or of the wrong kind.
-    Messages are in the widget's language."""
+    Messages are in the widget's language (``language``: the visitor's, for a widget set to "auto")."""
     if not isinstance(answers, dict):
         raise ServiceError("bad_request", "'answers' must be an object of field names and values.")
-    with translation.override(widget.language):
+    with translation.override(widget.language_for(language)):
         problems: dict[str, str] = {}
         clean: dict[str, str] = {}
         known = {field["name"]: field for field in widget.pre_chat or []}
@@ -111,7 +111,7 @@ def submit(customer: Customer, widget, answers) -> dict[str, str]:
     """Check and keep the customer's answers for their next new conversation; a current conversation still
     ``open`` (not yet with an agent) takes them at once. An email answer and a ``name`` answer fill the
     customer's unknown email address and name (an anonymous visitor's)."""
-    clean = check_answers(widget, answers)
+    clean = check_answers(widget, answers, customer.language)
     now = timezone.now()
     with transaction.atomic():
         current = (

@@ -65,7 +65,7 @@ def customer_connected(customer: Customer, widget, *, channel_name: str, ip_addr
             Connection.objects.filter(pk__in=[pk for pk, _ in surplus]).delete()
         if not stored:
             return None
-        Customer.objects.filter(pk=customer.pk).update(last_seen_at=now)
+        Customer.objects.filter(pk=customer.pk).update(last_seen_at=now, language=customer.language)
         conversation = access.current_conversation(customer, widget.workstream, lock=True)
         # Connecting (loading any page of the site) is not "returning": only a customer's message
         # in a waiting conversation is (PROTOCOL.md, "Routing, additions").

@@ -89,7 +89,9 @@ def render(conversation: Conversation, fmt: str, *, with_notes: bool = False, la
     """The transcript as ``txt`` or ``html`` in ``language`` (default: the widget's)."""
     if fmt not in FORMATS:
         raise ServiceError("bad_request", "The format must be txt or html.")
-    language = language or (conversation.widget.language if conversation.widget_id else "en")
+    if not language:
+        widget = conversation.widget if conversation.widget_id else None
+        language = widget.language_for(conversation.customer.language) if widget is not None else "en"
     with translation.override(language):
         return render_to_string(f"transcripts/transcript.{fmt}", _context(conversation, with_notes=with_notes))
 
@@ -136,7 +138,7 @@ def email_to_customer(customer: Customer, widget, conversation_id) -> str:
     address = customer.email
     if not address or "@" not in address:
         raise ServiceError("not_allowed", "We do not know your email address.")
-    language = widget.language
+    language = widget.language_for(customer.language)
     with translation.override(language):
         subject = _("Transcript of your conversation: %(title)s") % {"title": widget.title}
     message = EmailMultiAlternatives(

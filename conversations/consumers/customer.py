@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import json
+from urllib.parse import parse_qs
 
 from django.conf import settings
 from django.db import transaction
 
-from admin_center.models import ChatWidget
+from admin_center.models import ChatWidget, visitor_language
 
-from .. import identity
+from .. import identity, notices
 from ..actions import (
     access,
     availability,
@@ -47,6 +49,7 @@ class CustomerConsumer(JourneyFrames, FrameConsumer):
     customer = None
     conversation_id = None
     hello_task: asyncio.Task | None = None
+    language = "en"  # what the widget speaks to this visitor (``ChatWidget.language_for``)
     # an anonymous visitor whose row is not stored yet (stored with their first message: stored_customer)
     visitor_unsaved = None
 
@@ -56,6 +59,9 @@ class CustomerConsumer(JourneyFrames, FrameConsumer):
         if self.widget is None or not self.origin_allowed(self.widget.allowed_origins):
             await self.close()  # before accept: the client sees HTTP 403
             return
+        query = parse_qs(self.scope.get("query_string", b"").decode("latin-1"))
+        accept = dict(self.scope.get("headers", ())).get(b"accept-language", b"").decode("latin-1")
+        self.language = self.widget.language_for(visitor_language(query.get("lang", [""])[0][:16], accept[:256]))
         if not await self.claim_ip_slot("customer"):
             await self.close()
             return
@@ -121,6 +127,7 @@ class CustomerConsumer(JourneyFrames, FrameConsumer):
             # stored on their first message (or survey answers, upload, email switch), not on hello
             customer = identity.visitor_customer(visitor, create=False)
             visitor_token = identity.visitor_token(customer)
+        customer.language = self.language
         conversation = sessions.customer_connected(
             customer, widget, channel_name=self.channel_name, ip_address=self.client_ip()
         )
@@ -215,4 +222,9 @@ class CustomerConsumer(JourneyFrames, FrameConsumer):
     async def parley_frame(self, event) -> None:
         if event.get("conversation_id"):  # a state frame: the conversation this widget follows now
             self.conversation_id = event["conversation_id"]
+        if event.get("notice") and self.widget.language == ChatWidget.Language.AUTO:
+            # worded where it was made in the widget's default; this visitor reads their own language
+            frame = json.loads(event["text"])
+            frame["text"] = notices.render(self.widget, frame["code"], frame.get("data") or {}, self.language)
+            event = {**event, "text": events.encode(frame)}
         await super().parley_frame(event)

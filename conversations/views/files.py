@@ -84,7 +84,7 @@ def widget_upload(request: HttpRequest, public_id: str) -> HttpResponse:
     customer = files.customer_from_upload_token(_bearer(request), widget)
     if customer is None:
         return _json_error(401, "auth_required", "Send the upload token from 'welcome' as a Bearer token.")
-    with translation.override(widget.language):
+    with translation.override(widget.language_for(customer.language)):
         return _store(request, customer=customer)
 
 

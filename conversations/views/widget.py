@@ -22,14 +22,16 @@ from django.shortcuts import render
 from django.urls import path
 from django.utils import translation
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.http import require_GET
 
-from admin_center.models import ChatWidget
+from admin_center.models import ChatWidget, visitor_language
 
 from ..origins import normalise_origin
 from .journey_strings import journey_strings
+from .plurals import plural_forms
 
 # A CSP source expression for one origin: scheme://host[:port], nothing that could break the header.
 ORIGIN_RE = re.compile(r"^https?://[a-z0-9.-]+(:[0-9]{1,5})?$|^https?://\[[0-9a-f:.]+\](:[0-9]{1,5})?$")
@@ -43,7 +45,7 @@ def ui_strings() -> dict[str, str]:
         "open_chat": _("Open chat"),
         "close_chat": _("Close chat"),
         "minimize": _("Minimize"),
-        "unread": _("%(count)s unread messages"),
+        "unread": plural_forms(lambda n: ngettext("%(count)s unread message", "%(count)s unread messages", n)),
         "connecting": _("Connecting…"),
         "reconnecting": _("Connection lost. Reconnecting…"),
         "signing_in": _("Signing in…"),
@@ -139,22 +141,12 @@ def frame_policy(request: HttpRequest, widget: ChatWidget) -> str:
     )
 
 
-WIDGET_LANGUAGES = ("en", "ru")
-
-
 def widget_language(request: HttpRequest, widget: ChatWidget) -> str:
-    """The widget's language; for "auto" the visitor's: the embedding page's ``lang`` (the loader
-    passes it), else the browser's Accept-Language, among the supported ones, else English."""
-    if widget.language != ChatWidget.Language.AUTO:
-        return widget.language
-    page = request.GET.get("lang", "").strip().lower().replace("_", "-").split("-")[0]
-    if page in WIDGET_LANGUAGES:
-        return page
-    for entry in request.headers.get("Accept-Language", "").split(","):
-        code = entry.split(";")[0].strip().lower().split("-")[0]
-        if code in WIDGET_LANGUAGES:
-            return code
-    return "en"
+    """The widget's language; for "auto" the visitor's: the embedding page's ``lang`` (the loader passes
+    it), else the browser's Accept-Language, among the supported ones, else English."""
+    return widget.language_for(
+        visitor_language(request.GET.get("lang", ""), request.headers.get("Accept-Language", ""))
+    )
 
 
 def readable_on(color: str) -> str:
@@ -196,7 +188,9 @@ def frame(request: HttpRequest, public_id: str) -> HttpResponse:
             "auth": widget.authentication is not None,
             "authFunction": widget.authentication.javascript_function if widget.authentication else None,
             "parentOrigin": parent_origin(request, widget),
-            "wsPath": f"/ws/widget/{widget.public_id}/",
+            # a widget in the visitor's language tells its socket which one, for the server's notices
+            "wsPath": f"/ws/widget/{widget.public_id}/"
+            + (f"?lang={language}" if widget.language == ChatWidget.Language.AUTO else ""),
             "maxChars": settings.PARLEY_MAX_TEXT_CHARS,
             "maxUploadBytes": settings.PARLEY_MAX_UPLOAD_BYTES,
         }

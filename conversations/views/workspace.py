@@ -26,6 +26,7 @@ from routing.models import AgentProfile, Presence
 from ..actions import reading
 from ..errors import ServiceError
 from .journey_strings import journey_strings
+from .plurals import plural_forms
 from .together_strings import together_strings
 
 HTTP_STATUS = {"not_found": 404, "not_allowed": 403, "auth_required": 401, "bad_request": 400}
@@ -68,13 +69,6 @@ def api_agent_required(view):
 
 def _error(code: str, message: str) -> JsonResponse:
     return JsonResponse({"type": "error", "code": code, "message": message}, status=HTTP_STATUS.get(code, 400))
-
-
-def plural_forms(text) -> dict[str, str]:
-    """``text(n)`` (an ngettext) for a number of each plural category (Intl.PluralRules names), for the
-    browser to choose by count (static/parley/format.js ``plural``): English uses one/other, Russian
-    one/few/many."""
-    return {category: text(n) for category, n in (("one", 1), ("few", 2), ("many", 5), ("other", 100))}
 
 
 def ui_strings() -> dict[str, str]:
@@ -174,8 +168,12 @@ def ui_strings() -> dict[str, str]:
         "accept": _("Accept"),
         "decline": _("Decline"),
         "away_offers_expired": _("You were set to Away"),
-        "away_offers_expired_body": _(
-            "%(count)s offers in a row expired without an answer. Set yourself Available when you are back."
+        "away_offers_expired_body": plural_forms(
+            lambda n: ngettext(
+                "%(count)s offer in a row expired without an answer. Set yourself Available when you are back.",
+                "%(count)s offers in a row expired without an answer. Set yourself Available when you are back.",
+                n,
+            )
         ),
         "presence_set_by": _("%(name)s set your presence to %(status)s."),
         "presence_available": _("Available"),

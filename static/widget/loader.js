@@ -78,7 +78,8 @@
   }
   root.appendChild(wrap);
 
-  var labels = { open: "Open chat", close: "Close chat", unread: "%(count)s unread messages" };
+  var labels = { open: "Open chat", close: "Close chat" };
+  var unreadLabel = "";  // "2 unread messages", counted by the frame in its language
   var isOpen = false;
   var unread = 0;
 
@@ -89,7 +90,7 @@
 
   function label() {
     var text = isOpen ? labels.close : labels.open;
-    if (unread && !isOpen) text += " (" + labels.unread.replace("%(count)s", unread) + ")";
+    if (unread && !isOpen) text += " (" + (unreadLabel || unread) + ")";
     button.setAttribute("aria-label", text);
     button.title = text;
   }
@@ -190,6 +191,7 @@
       if (!isOpen) button.focus();
     } else if (data.type === "unread") {
       unread = Math.max(0, data.count | 0);
+      unreadLabel = typeof data.label === "string" ? data.label : "";
       badge.textContent = unread > 9 ? "9+" : String(unread);
       badge.hidden = !unread || isOpen;
       label();

@@ -10,7 +10,7 @@
  */
 import { Client, socketUrl } from "../parley/client.js";
 import { $, el as node, readJson } from "../parley/dom.js";
-import { fmt, formats, initials } from "../parley/format.js";
+import { fmt, formats, initials, plural } from "../parley/format.js";
 import { Outbox } from "../parley/outbox.js";
 import { storage } from "../parley/storage.js";
 import { Thread } from "../parley/thread.js";
@@ -235,7 +235,7 @@ function onMessage(message, live) {
     if (message.sender.role === "agent") showTyping(false);
     if (!S.open || document.hidden) {
       S.unread += 1;
-      toParent({ type: "unread", count: S.unread });
+      toParent({ type: "unread", count: S.unread, label: plural(T.unread, S.unread, F.locale) });
     }
     announce(fmt(T.new_message_from, { name: message.sender.name || T.agent, text: message.text }));
   }
@@ -688,7 +688,7 @@ function wire() {
   setConnection("connecting");
   toParent({
     type: "ready", open: S.open, color: cfg.color, title: cfg.title,
-    labels: { open: T.open_chat, close: T.close_chat, unread: T.unread },
+    labels: { open: T.open_chat, close: T.close_chat },
   });
   client.start();
 }

@@ -2,8 +2,8 @@
  * its handler here: update `S` (state.js declares it), then re-render the parts it touched. */
 
 import { $ } from "../parley/dom.js";
-import { fmt } from "../parley/format.js";
-import { S, T, client } from "./context.js";
+import { fmt, plural } from "../parley/format.js";
+import { F, S, T, client } from "./context.js";
 import { addMessages, forgetOtherThreads, renderConversationHeader, renderMessages, restoreSelection, resyncCurrent, select, thread } from "./conversation.js";
 import { failOutgoing, hideCustomerTyping, showCustomerTyping } from "./composer.js";
 import { renderList, renderQueue } from "./list.js";
@@ -160,7 +160,7 @@ export const HANDLERS = {
     renderPresence();
     const status = T["presence_" + frame.status] || frame.status;
     if (frame.reason === "offers_expired") {
-      toast({ title: T.away_offers_expired, body: fmt(T.away_offers_expired_body, { count: frame.missed_offers }), kind: "error" });
+      toast({ title: T.away_offers_expired, body: plural(T.away_offers_expired_body, frame.missed_offers, F.locale), kind: "error" });
     } else if (frame.by) {
       toast({ title: fmt(T.presence_set_by, { name: frame.by.name, status }), kind: "info" });
     }

@@ -137,6 +137,16 @@ def test_the_email_is_in_the_widgets_language(inbox):
     assert 'lang="ru"' in html
 
 
+def test_a_widget_in_the_visitors_language_emails_in_the_language_it_last_spoke_to_them(inbox):
+    _widget, alice, carol, conversation = persistent_chat(language="auto")
+    Customer.objects.filter(pk=carol.pk).update(language="ru")  # her widget's socket was in Russian
+    messages.agent_message(alice, conversation.id, client_id="a1", text="Ответ")
+    notifications.sweep(later(DELAY + 1))
+    text, html = text_and_html(inbox.messages[0])
+    assert 'lang="ru"' in html and "Ответ" in text
+    assert "answered you" not in inbox.messages[0]["Subject"]
+
+
 def test_a_failed_delivery_is_tried_again_by_the_next_sweep(inbox, settings):
     _widget, alice, _carol, conversation = persistent_chat()
     messages.agent_message(alice, conversation.id, client_id="a1", text="Answer")
