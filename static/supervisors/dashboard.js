@@ -288,7 +288,15 @@ client.on("state", (frame) => {
   renderWatched();
 });
 client.on("error", (frame) => feedback(frame.message, "error"));
-client.onClose = () => setConnection("reconnecting");
+client.onClose = (event) => {
+  if (event && event.code === 4403) {
+    // the server ended this user's access: loading the page again leads to the sign-in page
+    window.location.reload();
+    return 60000;
+  }
+  setConnection("reconnecting");
+  return undefined;
+};
 
 $("db-watch-form").addEventListener("submit", (event) => {
   event.preventDefault();

@@ -34,7 +34,14 @@ registerHandlers();
 wireLayout();
 wireTogether(); // before the composer's keys below: the quick-reply list takes Enter while it is open
 wireQuickReplies();
-client.onClose = () => {
+// 4403: the server ended this user's access (signed out, deactivated, password changed: docs/security.md).
+// Loading the page again leads to the sign-in page, or back in if this browser is still signed in.
+const ACCESS_ENDED = 4403;
+client.onClose = (event) => {
+  if (event && event.code === ACCESS_ENDED) {
+    window.location.reload();
+    return 60000; // no reconnecting while the page goes
+  }
   setConnection("reconnecting");
   renderAll();
 };

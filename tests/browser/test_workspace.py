@@ -309,6 +309,18 @@ def test_push_assignment_appears_without_reload_and_survives_a_reload(server, ne
     assert agent.locator("#message-list .bubble", has_text="Norway").count() == 1
 
 
+def test_signing_out_in_one_tab_takes_the_other_tab_to_the_sign_in_page(server, new_page):
+    first = open_workspace(new_page(1280, 800), server, "pete")
+    second = first.context.new_page()  # the same browser: one session, two tabs
+    second.goto(f"{server.url}/workspace/")
+    second.locator("#ws[data-connection=connected]").wait_for(state="attached")
+    first.locator("form.signout button").click()
+    # the server closes every socket of the session with 4403; the tab loads itself again and lands on
+    # the sign-in page instead of reconnecting for ever
+    second.wait_for_url(re.compile(r"/accounts/login/\?next=/workspace/"), timeout=15000)
+    assert second.locator("input[name=username]").is_visible()
+
+
 def test_pick_mode_one_agent_wins_and_the_other_sees_it_leave_the_queue(server, new_page):
     pia = open_workspace(new_page(1280, 800), server, "pia")
     pete = open_workspace(new_page(1280, 800), server, "pete")
