@@ -9,21 +9,11 @@ import math
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
-from admin_center.validators import template_fields
+from admin_center.validators import MESSAGE_KEYS, template_fields
 
 logger = logging.getLogger("parley.notices")
 
-CODES = (
-    "queue_position",
-    "average_wait_time",
-    "agent_joined",
-    "out_of_hours",
-    "conversation_ended",
-    "rate_conversation",
-    "no_agent_available",
-    "transferred",
-    "agent_disconnected",
-)
+CODES = MESSAGE_KEYS  # the notices a widget may word its own way (its ``messages``)
 
 DEFAULTS = {
     "queue_position": _("You are number {position} in line."),

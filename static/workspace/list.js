@@ -37,10 +37,11 @@ export function renderList() {
   }
 }
 
-function renderItem(conv) {
-  const li = el("li", "conv-item");
+/** A conversation's item in a sidebar list: the `li` with its button (the avatar and `body`, which the
+ * caller fills), marked when it is the open conversation; a click opens it. */
+export function listItem(conv, className) {
+  const li = el("li", className);
   li.dataset.id = conv.id;
-  li.dataset.state = conv.state;
   const button = el("button", "conv-button");
   button.type = "button";
   if (conv.id === S.currentId) {
@@ -50,6 +51,15 @@ function renderItem(conv) {
   const avatar = el("span", "avatar");
   paintAvatar(avatar, conv.customer.name, conv.customer.id);
   const body = el("span", "conv-body");
+  button.append(avatar, body);
+  button.addEventListener("click", () => select(conv.id));
+  li.append(button);
+  return { li, body };
+}
+
+function renderItem(conv) {
+  const { li, body } = listItem(conv, "conv-item");
+  li.dataset.state = conv.state;
   const top = el("span", "conv-top");
   const name = el("span", "conv-name", conv.customer.name);
   const when = el("span", "conv-when", conv.last_customer_message_at ? ago(conv.last_customer_message_at, T) : "");
@@ -82,9 +92,6 @@ function renderItem(conv) {
     tags.append(badge);
   }
   body.append(top, bottom, tags);
-  button.append(avatar, body);
-  button.addEventListener("click", () => select(conv.id));
-  li.append(button);
   return li;
 }
 

@@ -3,12 +3,13 @@
  * searching the open conversation, and the customer panel's context, pre-chat answers and earlier
  * conversations (read-only). Texts are always set with textContent. */
 
-import { $, el, paintAvatar } from "../parley/dom.js";
+import { $, el } from "../parley/dom.js";
 import { fmt } from "../parley/format.js";
 import { newClientId } from "../parley/ids.js";
 import { CONFIG, F, S, T, ZERO_ID, client, connected } from "./context.js";
-import { renderConversationHeader, renderMessages, select, thread } from "./conversation.js";
+import { renderConversationHeader, renderMessages, thread } from "./conversation.js";
 import { typing } from "./composer.js";
+import { listItem } from "./list.js";
 import { toast } from "./notify.js";
 import { withMessage, withState } from "./state.js";
 import { agentRefusal, interleave, matchesSearch } from "./together_rules.js";
@@ -228,17 +229,7 @@ export function renderConsulting() {
   $("count-consulting").textContent = items.length;
   list.replaceChildren(
     ...items.map((conv) => {
-      const li = el("li", "conv-item consult-item");
-      li.dataset.id = conv.id;
-      const button = el("button", "conv-button");
-      button.type = "button";
-      if (conv.id === S.currentId) {
-        li.classList.add("selected");
-        button.setAttribute("aria-current", "true");
-      }
-      const avatar = el("span", "avatar");
-      paintAvatar(avatar, conv.customer.name, conv.customer.id);
-      const body = el("span", "conv-body");
+      const { li, body } = listItem(conv, "conv-item consult-item");
       const top = el("span", "conv-top");
       top.append(el("span", "conv-name", conv.customer.name), el("span", "conv-when", conv.agent ? conv.agent.name : ""));
       const bottom = el("span", "conv-bottom");
@@ -246,9 +237,6 @@ export function renderConsulting() {
       const tags = el("span", "conv-tags");
       tags.append(el("span", "badge badge-consult", T.consulting_badge), el("span", "badge badge-state state-" + conv.state, T[conv.state] || conv.state));
       body.append(top, bottom, tags);
-      button.append(avatar, body);
-      button.addEventListener("click", () => select(conv.id));
-      li.append(button);
       return li;
     })
   );

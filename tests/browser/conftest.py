@@ -244,18 +244,33 @@ def _site_holder():
         holder["site"].stop()
 
 
+def demo_keys(server: ParleyServer) -> tuple[str, str]:
+    """The demo's key pair (private PEM, public PEM), made once in ``server``'s database."""
+    private_pem, public_pem = json.loads(
+        server.shell(
+            "import json; from admin_center.demo_keys import ensure_demo_keys; print(json.dumps(ensure_demo_keys()))"
+        )
+        .strip()
+        .splitlines()[-1]
+    )
+    return private_pem, public_pem
+
+
+@contextlib.contextmanager
+def own_server(make_config):
+    """A module's own Parley server (so that its agents never meet the session server's): the demo key
+    pair and the configuration ``make_config(public_pem, server_url)``."""
+    require_browser()
+    with ParleyServer() as server:
+        server.import_config(make_config(demo_keys(server)[1], server.url))
+        yield server
+
+
 @pytest.fixture(scope="session")
 def parley(_site_holder):
     """The session's Parley server with the demo-like configuration."""
     with ParleyServer() as server:
-        private_pem, public_pem = json.loads(
-            server.shell(
-                "import json; from admin_center.demo_keys import ensure_demo_keys; "
-                "print(json.dumps(ensure_demo_keys()))"
-            )
-            .strip()
-            .splitlines()[-1]
-        )
+        private_pem, public_pem = demo_keys(server)
         site = CustomerSite(server.url, private_pem).start()
         _site_holder["site"] = site
         server.import_config(demo_config(public_pem, site.origin))

@@ -126,6 +126,7 @@ def test_the_dashboard_shows_the_checklist_in_the_set_up_order(server, admin_pag
         shot(page, name, full_page=True)
     page.goto(f"{server.url}/admin/admin_center/chatauthenticationsetting/")
     page.click("#result_list tbody tr a[href*='/change/']")
+    shot(page, "authentication", full_page=True)
     page.locator("#token-contract-title").scroll_into_view_if_needed()
     page.evaluate("() => document.getElementById('token-contract-title').scrollIntoView({block: 'start'})")
     shot(page, "token-contract")

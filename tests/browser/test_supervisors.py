@@ -17,8 +17,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import PASSWORDS, SCREENSHOTS, demo_config, require_browser
-from tests.support.server import ParleyServer
+from tests.browser.conftest import PASSWORDS, SCREENSHOTS, demo_config, own_server
 
 pytestmark = pytest.mark.browser
 
@@ -47,17 +46,7 @@ def supervisors_config(public_pem: str, origin: str) -> dict:
 
 @pytest.fixture(scope="module")
 def server():
-    require_browser()
-    with ParleyServer() as srv:
-        public_pem = json.loads(
-            srv.shell(
-                "import json; from admin_center.demo_keys import ensure_demo_keys; "
-                "print(json.dumps(ensure_demo_keys()[1]))"
-            )
-            .strip()
-            .splitlines()[-1]
-        )
-        srv.import_config(supervisors_config(public_pem, srv.url))
+    with own_server(supervisors_config) as srv:
         yield srv
 
 

@@ -9,14 +9,12 @@ Support queue, and quick replies.
 from __future__ import annotations
 
 import copy
-import json
 import uuid
 
 import pytest
 
-from tests.browser.conftest import SCREENSHOTS, demo_config, require_browser
+from tests.browser.conftest import SCREENSHOTS, demo_config, own_server
 from tests.browser.test_workspace import RawCustomer, go_available, open_workspace
-from tests.support.server import ParleyServer
 
 pytestmark = pytest.mark.browser
 
@@ -39,17 +37,7 @@ def together_config(public_pem: str, origin: str) -> dict:
 
 @pytest.fixture(scope="module")
 def server():
-    require_browser()
-    with ParleyServer() as srv:
-        public_pem = json.loads(
-            srv.shell(
-                "import json; from admin_center.demo_keys import ensure_demo_keys; "
-                "print(json.dumps(ensure_demo_keys()[1]))"
-            )
-            .strip()
-            .splitlines()[-1]
-        )
-        srv.import_config(together_config(public_pem, srv.url))
+    with own_server(together_config) as srv:
         yield srv
 
 

@@ -22,12 +22,11 @@ from tests.browser.conftest import (
     SCREENSHOTS,
     demo_config,
     open_widget,
-    require_browser,
+    own_server,
     send_text,
     wait_connected,
     wait_delivered,
 )
-from tests.support.server import ParleyServer
 
 pytestmark = pytest.mark.browser
 
@@ -77,17 +76,7 @@ def workspace_config(public_pem: str, origin: str) -> dict:
 
 @pytest.fixture(scope="module")
 def server():
-    require_browser()
-    with ParleyServer() as srv:
-        public_pem = json.loads(
-            srv.shell(
-                "import json; from admin_center.demo_keys import ensure_demo_keys; "
-                "print(json.dumps(ensure_demo_keys()[1]))"
-            )
-            .strip()
-            .splitlines()[-1]
-        )
-        srv.import_config(workspace_config(public_pem, srv.url))
+    with own_server(workspace_config) as srv:
         yield srv
 
 

@@ -8,6 +8,7 @@ from datetime import timedelta
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import transaction
 from django.test import Client
 from django.utils import timezone
 
@@ -50,8 +51,9 @@ def attach_to_message(customer, widget, attachment_id):
     message, conversation, _ = messages.customer_message(
         customer, widget, client_id=f"m-{attachment_id}", text="see the file"
     )
-    uploads = files.lock_uploads(files.check_upload_ids([attachment_id]), customer=customer)
-    files.attach(uploads, Message.objects.get(pk=message.pk))
+    with transaction.atomic():  # the rows are locked (PostgreSQL) until they are attached
+        uploads = files.lock_uploads(files.check_upload_ids([attachment_id]), customer=customer)
+        files.attach(uploads, Message.objects.get(pk=message.pk))
     return conversation
 
 
