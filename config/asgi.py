@@ -16,6 +16,8 @@ django_asgi_app = get_asgi_application()
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from django.conf import settings  # noqa: E402
+from django.core.signals import request_finished  # noqa: E402
+from django.db import connections  # noqa: E402
 
 from conversations import timers  # noqa: E402
 from conversations.ws_urls import websocket_urlpatterns  # noqa: E402
@@ -35,6 +37,20 @@ def _tune_garbage_collector(threshold: int) -> None:
 
 
 _tune_garbage_collector(settings.PARLEY_GC_THRESHOLD)
+
+
+def _close_request_connections(**kwargs) -> None:
+    """Under ASGI Django runs each HTTP request's synchronous code in a thread of the request's own
+    (``ThreadSensitiveContext``), so a persistent connection (``CONN_MAX_AGE``) left there is never used
+    again and stays open until the thread's objects are collected: an admin clicking through forty pages
+    used up PostgreSQL's 100 connections. Each request closes what it opened (Django's advice for ASGI);
+    the sockets' database threads live on and keep theirs. Runs in the request's thread: sync receivers
+    of ``request_finished`` are called there."""
+    for connection in connections.all(initialized_only=True):
+        connection.close()
+
+
+request_finished.connect(_close_request_connections, dispatch_uid="parley.close_request_connections")
 
 if settings.PARLEY_BENCHMARK_ROUTES:  # benchmark-only anchors, never in production (docs/performance.md)
     from bench.consumers import websocket_urlpatterns as benchmark_urlpatterns

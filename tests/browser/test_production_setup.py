@@ -111,6 +111,10 @@ error_log {directory / "error.log"} warn;
 {"user root;" if os.geteuid() == 0 else ""}
 events {{ worker_connections 256; }}
 http {{
+    # as Debian's /etc/nginx/nginx.conf: the browser runs the workspace's and widget's ES modules only
+    # when they come as JavaScript (text/plain is refused)
+    include /etc/nginx/mime.types;
+    default_type application/octet-stream;
     access_log {directory / "access.log"};
     client_body_temp_path {temp / "body"};
     proxy_temp_path {temp / "proxy"};
