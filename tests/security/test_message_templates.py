@@ -6,16 +6,14 @@ from __future__ import annotations
 import pytest
 from django.core.exceptions import ValidationError
 
+from admin_center.models import ChatWidget
 from admin_center.validators import template_fields, validate_messages
 from conversations import notices
 
 
-class _Widget:
-    pk = 1
-    language = "en"
-
-    def __init__(self, messages: dict) -> None:
-        self.messages = messages
+def _Widget(messages: dict) -> ChatWidget:  # noqa: N802 - stands where a widget class stood
+    """An unsaved English widget with these system-message overrides (no database needed)."""
+    return ChatWidget(pk=1, language="en", messages=messages)
 
 
 @pytest.mark.parametrize(
