@@ -5,6 +5,7 @@ import { ago, fmt, plural } from "../parley/format.js";
 import { F, S, T, client, connected } from "./context.js";
 import { select } from "./conversation.js";
 import { renderTitle, toast } from "./notify.js";
+import { listItem } from "./items.js";
 import { unread } from "./reads.js";
 import { GROUPS, listCursors, pickRefusal, sortedIn } from "./state.js";
 
@@ -37,28 +38,8 @@ export function renderList() {
   }
 }
 
-/** A conversation's item in a sidebar list: the `li` with its button (the avatar and `body`, which the
- * caller fills), marked when it is the open conversation; a click opens it. */
-export function listItem(conv, className) {
-  const li = el("li", className);
-  li.dataset.id = conv.id;
-  const button = el("button", "conv-button");
-  button.type = "button";
-  if (conv.id === S.currentId) {
-    li.classList.add("selected");
-    button.setAttribute("aria-current", "true");
-  }
-  const avatar = el("span", "avatar");
-  paintAvatar(avatar, conv.customer.name, conv.customer.id);
-  const body = el("span", "conv-body");
-  button.append(avatar, body);
-  button.addEventListener("click", () => select(conv.id));
-  li.append(button);
-  return { li, body };
-}
-
 function renderItem(conv) {
-  const { li, body } = listItem(conv, "conv-item");
+  const { li, body } = listItem(conv, "conv-item", select);
   li.dataset.state = conv.state;
   const top = el("span", "conv-top");
   const name = el("span", "conv-name", conv.customer.name);

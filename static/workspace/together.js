@@ -7,9 +7,9 @@ import { $, el } from "../parley/dom.js";
 import { fmt } from "../parley/format.js";
 import { newClientId } from "../parley/ids.js";
 import { CONFIG, F, S, T, ZERO_ID, client, connected } from "./context.js";
-import { renderConversationHeader, renderMessages, thread } from "./conversation.js";
+import { renderConversationHeader, renderMessages, select, thread } from "./conversation.js";
 import { typing } from "./composer.js";
-import { listItem } from "./list.js";
+import { listItem } from "./items.js";
 import { toast } from "./notify.js";
 import { withMessage, withState } from "./state.js";
 import { agentRefusal, interleave, matchesSearch } from "./together_rules.js";
@@ -229,7 +229,7 @@ export function renderConsulting() {
   $("count-consulting").textContent = items.length;
   list.replaceChildren(
     ...items.map((conv) => {
-      const { li, body } = listItem(conv, "conv-item consult-item");
+      const { li, body } = listItem(conv, "conv-item consult-item", select);
       const top = el("span", "conv-top");
       top.append(el("span", "conv-name", conv.customer.name), el("span", "conv-when", conv.agent ? conv.agent.name : ""));
       const bottom = el("span", "conv-bottom");
