@@ -7,6 +7,9 @@ import os
 
 os.environ.setdefault("SECRET_KEY", "test-suite-only-secret-key-never-used-in-production")
 os.environ.setdefault("PARLEY_TIMERS_ENABLED", "false")
+# pytest-xdist's workers share one Redis: each gets channel names of its own (groups are named after ids,
+# which every worker's database hands out alike).
+os.environ.setdefault("PARLEY_CHANNEL_PREFIX", "parley" + os.environ.get("PYTEST_XDIST_WORKER", ""))
 
 from .settings import *  # noqa: E402,F403
 

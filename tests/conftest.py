@@ -7,8 +7,8 @@ import pytest
 
 def pytest_collection_modifyitems(config, items):
     """Browser tests last: Playwright's sync API keeps an event loop running in
-    this thread while its session-scoped browser lives, which the asyncio tests
-    cannot share."""
+    this thread while a module's browser lives (``tests/browser/conftest.py``),
+    which the asyncio tests cannot share."""
     items.sort(key=lambda item: item.get_closest_marker("browser") is not None)
 
 

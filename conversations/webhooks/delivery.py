@@ -1,7 +1,7 @@
 """Delivering the outbox: take due rows, POST them signed, record the answer, retry with backoff.
 
-The database steps (``claim``, ``record``) are short transactions; the HTTP call (``post``) runs in a
-bounded pool of threads (``dispatcher``), never on the event loop and never inside a transaction.
+The database steps (``claim``, ``record``) are short transactions; the HTTP call (``post``, ``sender``) runs
+in a bounded pool of threads (``dispatcher``), never on the event loop and never inside a transaction.
 Several processes share the work: ``claim`` locks rows with ``SELECT ... FOR UPDATE SKIP LOCKED`` on
 PostgreSQL (SQLite has one writer, one process) and leases them; a process that dies leaves its rows
 pending, and they are delivered again when the lease runs out (at least once: receivers deduplicate by
@@ -14,8 +14,6 @@ import json
 import logging
 import random
 import time
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
@@ -28,14 +26,13 @@ from django.utils import timezone
 from admin_center import webhook_validators
 from admin_center.models import WebhookEndpoint
 
-from . import document, metrics, signing, wakeup
+from . import document, metrics, sender, wakeup
 from .models import Delivery
+from .sender import TIMEOUT_SECONDS, Outcome
 
 logger = logging.getLogger("parley.webhooks")
 
-TIMEOUT_SECONDS = 10
 MAX_BACKOFF_SECONDS = 3600
-USER_AGENT = "Parley-Webhooks/1"
 
 
 def lease_seconds() -> float:
@@ -56,14 +53,6 @@ class Job:
     body: bytes
     # Until when this process holds the row (``claim``): an attempt after it could race another process.
     leased_until: float = float("inf")
-
-
-@dataclass(frozen=True)
-class Outcome:
-    ok: bool
-    status_code: int | None
-    response_ms: int | None
-    error: str = ""
 
 
 # --- the database steps ---------------------------------------------------------------------------
@@ -125,36 +114,57 @@ def record(job: Job, outcome: Outcome, now: datetime | None = None) -> str:
 
 def record_many(results: list[tuple[Job, Outcome]], now: datetime | None = None) -> list[str]:
     """Store the outcomes of several attempts in one transaction (one commit for a busy dispatcher's
-    finished deliveries); returns each row's new status ("" for a row deleted meanwhile)."""
+    finished deliveries); returns each row's new status ("" for a row deleted meanwhile).
+
+    Delivered rows need nothing read: they are written with one ``UPDATE`` per distinct (status code,
+    response time), a handful for a batch. A failed attempt's next try depends on its row (attempts,
+    retry window), so failed rows are read, locked, and written one by one."""
     now = now or timezone.now()
-    statuses = []
+    ids = [job.delivery_id for job, _ in results]
+    failed_ids = [job.delivery_id for job, outcome in results if not outcome.ok]
     with transaction.atomic():
-        rows = Delivery.objects.select_for_update().in_bulk([job.delivery_id for job, _ in results])
+        existing = set(Delivery.objects.filter(pk__in=ids).values_list("pk", flat=True))
+        failed_rows = Delivery.objects.select_for_update().in_bulk(failed_ids) if failed_ids else {}
+        delivered: dict[tuple, list[int]] = {}
         for job, outcome in results:
-            row = rows.get(job.delivery_id)
-            statuses.append("" if row is None else _record(row, outcome, now))
+            if outcome.ok and job.delivery_id in existing:
+                delivered.setdefault((outcome.status_code, outcome.response_ms), []).append(job.delivery_id)
+        for (status_code, response_ms), pks in delivered.items():
+            Delivery.objects.filter(pk__in=pks).update(
+                **_recorded(status_code, response_ms, ""), status=Delivery.Status.DELIVERED, delivered_at=now
+            )
+        statuses = []
+        for job, outcome in results:
+            if job.delivery_id not in existing:
+                statuses.append("")
+            elif outcome.ok:
+                statuses.append(Delivery.Status.DELIVERED)
+            else:
+                row = failed_rows.get(job.delivery_id)
+                statuses.append("" if row is None else _record_failure(row, outcome, now))
     for (job, outcome), status in zip(results, statuses, strict=True):
         if status:
             metrics.attempted(job.event_type, outcome.ok, status == Delivery.Status.FAILED)
     return statuses
 
 
-def _record(row: Delivery, outcome: Outcome, now: datetime) -> str:
-    fields = {
+def _recorded(status_code: int | None, response_ms: int | None, error: str) -> dict:
+    return {
         "attempts": F("attempts") + 1,
         "leased_until": None,
-        "last_status_code": outcome.status_code,
-        "last_response_ms": outcome.response_ms,
-        "last_error": outcome.error[:500],
+        "last_status_code": status_code,
+        "last_response_ms": response_ms,
+        "last_error": error[:500],
     }
-    if outcome.ok:
-        fields.update(status=Delivery.Status.DELIVERED, delivered_at=now)
+
+
+def _record_failure(row: Delivery, outcome: Outcome, now: datetime) -> str:
+    fields = _recorded(outcome.status_code, outcome.response_ms, outcome.error)
+    retry_at = now + timedelta(seconds=backoff_seconds(row.attempts + 1))
+    if retry_at > row.retry_until:
+        fields.update(status=Delivery.Status.FAILED)
     else:
-        retry_at = now + timedelta(seconds=backoff_seconds(row.attempts + 1))
-        if retry_at > row.retry_until:
-            fields.update(status=Delivery.Status.FAILED)
-        else:
-            fields.update(next_attempt_at=retry_at)
+        fields.update(next_attempt_at=retry_at)
     Delivery.objects.filter(pk=row.pk).update(**fields)
     return fields.get("status", Delivery.Status.PENDING)
 
@@ -172,48 +182,9 @@ def prune(now: datetime | None = None) -> int:
 # --- the HTTP step ------------------------------------------------------------------------------
 
 
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    """A redirect is an answer, not an order: following it could lead into the server's own network."""
-
-    def redirect_request(self, *args, **kwargs):
-        return None
-
-
-_opener = urllib.request.build_opener(_NoRedirect())
-
-
 def post(job: Job) -> Outcome:
     """One signed POST of ``job``'s body (no database access; runs in a delivery thread)."""
-    problem = webhook_validators.url_problem(job.url, unresolved_ok=False)
-    if problem:
-        return Outcome(False, None, None, str(problem))
-    request = urllib.request.Request(  # noqa: S310 (the scheme is checked just above)
-        job.url,
-        data=job.body,
-        method="POST",
-        headers={
-            "Content-Type": "application/json",
-            "User-Agent": USER_AGENT,
-            signing.HEADER: signing.header(job.secret, job.body),
-            "Parley-Event": job.event_type,
-            "Parley-Event-Id": job.event_id,
-        },
-    )
-    started = time.monotonic()
-    try:
-        # The scheme is https (or http where PARLEY_WEBHOOK_ALLOW_PRIVATE), checked just above.
-        with _opener.open(request, timeout=TIMEOUT_SECONDS) as response:  # noqa: S310
-            response.read(4096)
-            status = response.status
-    except urllib.error.HTTPError as error:
-        status = error.code
-        error.close()
-    except (OSError, ValueError) as error:  # refused, timed out, TLS, reset
-        elapsed = int((time.monotonic() - started) * 1000)
-        return Outcome(False, None, elapsed, f"{type(error).__name__}: {error}")
-    elapsed = int((time.monotonic() - started) * 1000)
-    ok = 200 <= status < 300
-    return Outcome(ok, status, elapsed, "" if ok else f"HTTP {status}")
+    return sender.post(job.url, job.body, job.secret, {"Parley-Event": job.event_type, "Parley-Event-Id": job.event_id})
 
 
 def host_of(url: str) -> str:

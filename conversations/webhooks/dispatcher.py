@@ -1,8 +1,9 @@
 """Each server process delivers webhooks itself, like its timers (no extra daemon).
 
-The dispatcher is a task on the process's event loop. It takes due outbox rows (``delivery.claim``, in a
-database thread), runs each HTTP call in a pool of at most ``PARLEY_WEBHOOK_CONCURRENCY`` threads and
-records the outcome (database thread again), so a slow or dead receiver occupies delivery threads, never
+The dispatcher is a task on the process's event loop. In rounds, it records the outcomes that finished
+since the last round and takes due outbox rows (``delivery.record_many`` and ``delivery.claim``, one trip
+to a database thread), and runs each HTTP call in a pool of at most ``PARLEY_WEBHOOK_CONCURRENCY`` threads
+(``sender``: kept-alive connections), so a slow or dead receiver occupies delivery threads, never
 the event loop or the chat's database work. It wakes when this process commits an event
 (``wakeup.wake``) or a delivery finishes, and polls every ``PARLEY_WEBHOOK_POLL_SECONDS`` for retries
 that came due and for rows of other processes (after a crash: when their lease ran out).
@@ -27,8 +28,9 @@ from . import delivery, subscriptions, wakeup
 logger = logging.getLogger("parley.webhooks")
 
 PRUNE_EVERY_SECONDS = 600
-CLAIM_WINDOW_SECONDS = 0.01
-QUEUED_PER_THREAD = 8  # claimed rows waiting per delivery thread, at most
+# Events committed and deliveries finished within this window share one round (one database trip).
+CLAIM_WINDOW_SECONDS = 0.05
+QUEUED_PER_THREAD = 16  # claimed rows waiting per delivery thread, at most
 
 
 @functools.cache
@@ -36,8 +38,15 @@ def _http_threads() -> ThreadPoolExecutor:
     return ThreadPoolExecutor(max_workers=settings.PARLEY_WEBHOOK_CONCURRENCY, thread_name_prefix="parley-webhook")
 
 
-def _claim(limit: int, prune: bool) -> list[delivery.Job]:
-    if not subscriptions.any_enabled():
+def _record_and_claim(finished: list, limit: int, prune: bool) -> list[delivery.Job]:
+    """One trip to the database per round: store the finished deliveries, then lease up to ``limit``
+    due rows (recorded first, so that the next event of a conversation just delivered may be taken)."""
+    if finished:
+        try:
+            delivery.record_many(finished)
+        except Exception:  # the rows stay leased and are tried again when the lease runs out
+            logger.exception("recording %d webhook deliveries failed", len(finished))
+    if limit <= 0 or not subscriptions.any_enabled():
         return []
     if prune:
         delivery.prune()
@@ -47,26 +56,29 @@ def _claim(limit: int, prune: bool) -> list[delivery.Job]:
 class Dispatcher:
     """Claims due rows in batches into a local queue, posts them from at most ``PARLEY_WEBHOOK_CONCURRENCY``
     delivery threads, and records the outcomes in batches: however many events a busy chat writes, the
-    database sees one claim per batch and one transaction for all deliveries that finished meanwhile."""
+    database sees one trip per round, which records what finished since the last and claims the next."""
 
     def __init__(self) -> None:
         self.event = asyncio.Event()
         self.queue: collections.deque[delivery.Job] = collections.deque()
         self.in_flight: set[asyncio.Task] = set()  # the workers
         self.finished: list[tuple[delivery.Job, delivery.Outcome]] = []
-        self.recorder: asyncio.Task | None = None
         self.pruned_at = 0.0
 
     async def run_once(self) -> int:
-        """Claim due rows while the local queue has room and start workers; how many rows were claimed."""
+        """Record what finished, claim due rows while the local queue has room and start workers; how
+        many rows were claimed."""
         concurrency = settings.PARLEY_WEBHOOK_CONCURRENCY
         room = concurrency * QUEUED_PER_THREAD - len(self.queue)
         if room < concurrency:  # plenty queued: claim when it has drained
+            room = 0
+        batch, self.finished = self.finished, []
+        if not batch and not room:
             return 0
-        prune = time.monotonic() - self.pruned_at > PRUNE_EVERY_SECONDS
+        prune = bool(room) and time.monotonic() - self.pruned_at > PRUNE_EVERY_SECONDS
         if prune:
             self.pruned_at = time.monotonic()
-        jobs = await database_sync_to_async(_claim)(room, prune)
+        jobs = await database_sync_to_async(_record_and_claim)(batch, room, prune)
         self.queue.extend(jobs)
         loop = asyncio.get_running_loop()
         while self.queue and len(self.in_flight) < concurrency:
@@ -87,18 +99,7 @@ class Dispatcher:
                 logger.exception("webhook delivery %s failed unexpectedly", job.delivery_id)
                 continue
             self.finished.append((job, outcome))
-            if self.recorder is None or self.recorder.done():
-                self.recorder = loop.create_task(self._record())
-
-    async def _record(self) -> None:
-        """Store the finished deliveries, all those waiting at once, until none are left."""
-        while self.finished:
-            batch, self.finished = self.finished, []
-            try:
-                await database_sync_to_async(delivery.record_many)(batch)
-            except Exception:  # the rows stay leased and are tried again when the lease runs out
-                logger.exception("recording %d webhook deliveries failed", len(batch))
-            self.event.set()  # threads are free, and the next events of those conversations may be due
+            self.event.set()  # the next round records it (and the next events of its conversation may be due)
 
     async def run_forever(self) -> None:
         wakeup.attach(asyncio.get_running_loop(), self.event)
@@ -123,8 +124,6 @@ class Dispatcher:
             started = await self.run_once()
             if self.in_flight:
                 await asyncio.wait(set(self.in_flight), timeout=max(0.0, deadline - time.monotonic()))
-            if self.recorder is not None:
-                await self.recorder
             if not started and not self.in_flight and not self.finished:
                 return
         raise TimeoutError("webhook deliveries still due")

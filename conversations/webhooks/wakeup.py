@@ -20,5 +20,10 @@ def wake() -> None:
     loop, event = _loop, _event
     if loop is None or event is None or loop.is_closed():
         return
+    # Already woken and not yet cleared: the dispatcher clears the event before it claims, so the rows
+    # committed before this call are taken by that claim (a busy chat wakes the loop once per round,
+    # not once per message).
+    if event.is_set():
+        return
     with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
         loop.call_soon_threadsafe(event.set)

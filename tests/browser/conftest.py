@@ -305,8 +305,11 @@ def site(parley, _site_holder) -> CustomerSite:
     return _site_holder["site"]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser():
+    """One chromium per test module. Playwright's sync API runs an event loop in this thread while it
+    lives; ending it with the module lets the asyncio tests that pytest-xdist sends to the same worker
+    afterwards run (they refuse to start inside a running loop)."""
     require_browser()
     from playwright.sync_api import sync_playwright
 

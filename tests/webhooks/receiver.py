@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import socket
 import threading
 from collections import deque
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -13,8 +15,10 @@ class Receiver:
     ``default_status``).
     ``hold`` blocks answers until ``release()``: a slow receiver."""
 
-    def __init__(self, default_status: int = 200) -> None:
+    def __init__(self, default_status: int = 200, *, keep_alive: bool = False, port: int = 0) -> None:
         self.requests: list[dict] = []
+        self.connections = 0  # TCP connections accepted
+        self.sockets: list[socket.socket] = []
         self.statuses: deque[int] = deque()
         self.default_status = default_status
         self.respond = None
@@ -24,6 +28,15 @@ class Receiver:
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
+            # HTTP/1.1 keeps a connection open between requests; HTTP/1.0 closes it after each answer.
+            protocol_version = "HTTP/1.1" if keep_alive else "HTTP/1.0"
+
+            def setup(self) -> None:
+                super().setup()
+                with receiver.changed:
+                    receiver.connections += 1
+                    receiver.sockets.append(self.connection)
+
             def do_POST(self) -> None:  # noqa: N802
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 with receiver.changed:
@@ -44,7 +57,7 @@ class Receiver:
             def log_message(self, *args) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         self.server.daemon_threads = True
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
@@ -60,6 +73,9 @@ class Receiver:
         self.released.set()
         self.server.shutdown()
         self.server.server_close()
+        for connection in self.sockets:  # kept-alive connections end with the receiver
+            with contextlib.suppress(OSError):
+                connection.shutdown(socket.SHUT_RDWR)
 
     def hold(self) -> None:
         self.released.clear()
