@@ -34,6 +34,7 @@ class Options:
     soak: bool = False
     soak_minutes: int = 30
     second_wave: bool = False
+    webhook_only: bool = False
     pick_queue: bool = False
     pick_open: int = 2000
     pick_agents: int = 200

@@ -201,7 +201,7 @@ class SecondWave:
     """While on: the webhook endpoint enabled, ``supervisors`` dashboard sockets open, and every agent
     writing a note in one of its conversations every ``note_every`` seconds."""
 
-    def __init__(self, side: load.ParleySide, urls, setup, *, supervisors: int = 5, note_every: float = 2.0):
+    def __init__(self, side: load.ParleySide, urls, setup, *, supervisors: int = 5, note_every: float | None = 2.0):
         self.side = side
         self.urls = urls
         self.setup = setup
@@ -215,6 +215,14 @@ class SecondWave:
         self.note_task: asyncio.Task | None = None
         self.cookies: list[str] = []
         self.conversations: list[list[str]] = []
+
+    def describe(self) -> str:
+        parts = ["webhook on message.created"]
+        if self.supervisors:
+            parts.append(f"{self.supervisors} supervisors")
+        if self.note_every:
+            parts.append("notes")
+        return ", ".join(parts)
 
     def _supervisor_frame(self, conn, raw: str) -> bool:
         if raw.startswith('{"type":"stats"'):
@@ -238,7 +246,8 @@ class SecondWave:
             conn = await load.Conn.open(load.ws_base(url) + "/ws/supervisor/", self._supervisor_frame, cookie=cookie)
             await conn.expect("welcome")
             self.sockets.append(conn)
-        self.note_task = asyncio.create_task(self._notes())
+        if self.note_every:
+            self.note_task = asyncio.create_task(self._notes())
         await asyncio.sleep(info["cache_seconds"] + 0.5)  # every process sees the endpoint
 
     async def _notes(self) -> None:
@@ -286,16 +295,22 @@ async def second_wave(side: load.ParleySide, urls, setup, n: int, options, log: 
     closed loop with its CPU figures (``bench.runner``)."""
     _closed_loop = closed_loop
 
-    wave = SecondWave(side, urls, setup)
+    if options.webhook_only:
+        wave = SecondWave(side, urls, setup, supervisors=0, note_every=None)
+    else:
+        wave = SecondWave(side, urls, setup)
     seconds = options.saturate_seconds / max(1, options.rounds)
-    without, with_wave = [], []
+    without, with_wave, posted_per_s = [], [], []
     finished = {}
     for r in range(max(1, options.rounds)):
         log(f"second wave: round {r + 1}, relay without")
         without.append(await _closed_loop(side, urls, n, seconds))
         await wave.on()
-        log(f"second wave: round {r + 1}, relay with webhook, {wave.supervisors} supervisors, notes")
+        log(f"second wave: round {r + 1}, relay with {wave.describe()}")
+        posts_before = wave.receiver.received
         with_wave.append(await _closed_loop(side, urls, n, seconds))
+        # the deliveries that reached the receiver while the relay ran (the dispatcher keeps up or lags)
+        posted_per_s.append((wave.receiver.received - posts_before) / seconds)
         if r == options.rounds - 1:
             before = await load.server_stats(urls)
             paced = await load.paced_phase(side, n, options.rate, min(options.seconds, 20))
@@ -322,6 +337,8 @@ async def second_wave(side: load.ParleySide, urls, setup, n: int, options, log: 
             else None,
         },
         "queries_per_message_closed_loop": {"without": _mean_queries(without), "with": _mean_queries(with_wave)},
+        "parts": wave.describe(),
+        "webhook_posts_per_s_during_relay": round(statistics.mean(posted_per_s), 1),
         "supervisors": wave.supervisors,
         "stats_frames": wave.stats_frames,
         "notes_sent": wave.notes_sent,
@@ -470,9 +487,10 @@ def pick_queue_line(probe: dict) -> str:
 def second_wave_line(wave: dict) -> str:
     paced = wave["paced_with"]
     return (
-        f"second wave (webhook on message.created, {wave['supervisors']} supervisors, notes): relay"
+        f"second wave ({wave.get('parts', 'webhook, supervisors, notes')}): relay"
         f" {wave['relay_with_msgs_per_s']} msg/s against {wave['relay_without_msgs_per_s']} without,"
         f" {wave['ratio']}; paced p99 {paced['latency_ms']['p99']} ms, {paced['queries_per_message']} queries"
-        f" per message, lost {paced['lost']}; {wave['webhook_posts_received']} webhook POSTs,"
+        f" per message, lost {paced['lost']}; {wave['webhook_posts_received']} webhook POSTs"
+        f" ({wave.get('webhook_posts_per_s_during_relay')}/s during the closed loops),"
         f" {wave['stats_frames']} stats frames, {wave['notes_sent']} notes"
     )

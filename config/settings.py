@@ -291,6 +291,9 @@ PARLEY_WEBHOOK_ALLOW_PRIVATE = env.bool("PARLEY_WEBHOOK_ALLOW_PRIVATE", default=
 PARLEY_WEBHOOK_RETRY_BASE = env.float("PARLEY_WEBHOOK_RETRY_BASE", default=30)
 # How long a failing delivery is retried before it is marked failed (seconds).
 PARLEY_WEBHOOK_RETRY_FOR = env.int("PARLEY_WEBHOOK_RETRY_FOR", default=24 * 3600)
+# true: each server process delivers from a child process of its own (manage.py deliver_webhooks, started and
+# ended with it), so that posting webhooks never takes the chat's interpreter; false: on its own event loop.
+PARLEY_WEBHOOK_PROCESS = env.bool("PARLEY_WEBHOOK_PROCESS", default=True)
 # Deliveries in flight at once per server process (each an HTTP call in a delivery thread).
 PARLEY_WEBHOOK_CONCURRENCY = env.int("PARLEY_WEBHOOK_CONCURRENCY", default=4)
 # Seconds a process holds the events it is delivering (at least 11: longer than the 10 s time-out); events of a

@@ -102,7 +102,7 @@ class Dispatcher:
             self.event.set()  # the next round records it (and the next events of its conversation may be due)
 
     async def run_forever(self) -> None:
-        wakeup.attach(asyncio.get_running_loop(), self.event)
+        wakeup.attach(asyncio.get_running_loop(), self.event.set)
         while True:
             self.event.clear()
             try:
@@ -133,7 +133,14 @@ _task: asyncio.Task | None = None
 
 
 def ensure_started() -> None:
-    """Start this process's dispatcher on the running loop (``timers.ensure_started`` calls it)."""
+    """Start this process's delivery on the running loop (``timers.ensure_started`` calls it): its child
+    delivery process (``worker``, ``PARLEY_WEBHOOK_PROCESS``), or the dispatcher on this loop."""
     global _task
     if _task is None or _task.done() or _task.get_loop() is not asyncio.get_running_loop():
-        _task = asyncio.get_running_loop().create_task(Dispatcher().run_forever(), name="parley-webhooks")
+        if settings.PARLEY_WEBHOOK_PROCESS:
+            from .worker import Child
+
+            runner = Child().run_forever()
+        else:
+            runner = Dispatcher().run_forever()
+        _task = asyncio.get_running_loop().create_task(runner, name="parley-webhooks")

@@ -57,19 +57,25 @@ def write(event_type: str, conversation_id, data: dict, endpoint_ids) -> uuid.UU
     """One outbox row per endpoint in ``endpoint_ids`` that exists and is enabled (one statement)."""
     now = timezone.now()
     event_id = uuid.uuid4()
+    # Only the UUIDs and the times need the database's form (the rest are plain strings and numbers);
+    # the message hot path writes this row for every message when an endpoint subscribes.
+    uuid_field, time_field = _FIELDS["event_id"], _FIELDS["created_at"]
+    at = time_field.get_db_prep_value(now, connection)
     values = {
-        "event_id": event_id,
+        "event_id": uuid_field.get_db_prep_value(event_id, connection),
         "event_type": event_type,
-        "conversation_id": conversation_id,
+        "conversation_id": uuid_field.get_db_prep_value(conversation_id, connection),
         "body": document.encode(event_id, event_type, now, data),
-        "status": Delivery.Status.PENDING,
+        "status": str(Delivery.Status.PENDING),
         "attempts": 0,
-        "created_at": now,
-        "next_attempt_at": now,
-        "retry_until": now + timedelta(seconds=settings.PARLEY_WEBHOOK_RETRY_FOR),
+        "created_at": at,
+        "next_attempt_at": at,
+        "retry_until": time_field.get_db_prep_value(
+            now + timedelta(seconds=settings.PARLEY_WEBHOOK_RETRY_FOR), connection
+        ),
         "last_error": "",
     }
-    params = [_FIELDS[name].get_db_prep_save(values[name], connection) for name in _VALUES]
+    params = [values[name] for name in _VALUES]
     params += list(endpoint_ids) + [True]
     with connection.cursor() as cursor:
         cursor.execute(_insert_sql(connection.vendor, len(endpoint_ids)), params)

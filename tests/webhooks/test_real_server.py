@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import signal
+import urllib.request
+from pathlib import Path
 
 import pytest
 
@@ -71,3 +75,67 @@ async def test_a_server_killed_mid_delivery_loses_no_event():
         documents = [json.loads(r["body"]) for r in requests]
         assert [d["data"]["message"]["text"] for d in documents] == ["one", "one", "two"]
         assert documents[0]["id"] == documents[1]["id"]  # the same event again: receivers deduplicate by id
+
+
+def children(pid: int) -> list[int]:
+    """The processes whose parent is ``pid`` and that run ``deliver_webhooks``."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            cmdline = (entry / "cmdline").read_bytes()
+        except OSError:
+            continue
+        ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        if ppid == pid and b"deliver_webhooks" in cmdline:
+            found.append(int(entry.name))
+    return found
+
+
+async def until(predicate, timeout: float = 20):
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not (value := predicate()):
+        assert asyncio.get_running_loop().time() < deadline, "timed out"
+        await asyncio.sleep(0.1)
+    return value
+
+
+def delivered_count(server: ParleyServer) -> float:
+    from prometheus_client.parser import text_string_to_metric_families
+
+    with urllib.request.urlopen(f"{server.url}/metrics") as response:  # noqa: S310 (loopback test server)
+        text = response.read().decode()
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name == "parley_webhook_deliveries_total" and sample.labels == {"outcome": "delivered"}:
+                return sample.value
+    return 0.0
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads the process table from /proc (Linux)")
+async def test_each_server_process_delivers_from_a_child_that_lives_and_ends_with_it():
+    env = {"PARLEY_WEBHOOK_ALLOW_PRIVATE": "true"}
+    with Receiver() as receiver, ParleyServer(configuration(receiver.url), env=env) as server:
+        await send_as_customer(server, "shop", ["one"])
+        await wait_for(receiver, 1)
+        (child,) = await until(lambda: children(server.process.pid))
+        # The child's attempts are counted in the server process's own metrics.
+        assert await until(lambda: delivered_count(server) == 1)
+
+        os.kill(child, signal.SIGKILL)  # a child that dies is started again
+        (again,) = await until(lambda: [pid for pid in children(server.process.pid) if pid != child])
+        await send_as_customer(server, "shop", ["two"])
+        requests = await wait_for(receiver, 2)
+        assert [json.loads(r["body"])["data"]["message"]["text"] for r in requests] == ["one", "two"]
+
+        server.kill()  # the child ends with its server process, even when that one is killed
+        await until(lambda: not Path(f"/proc/{again}").exists() or b"Z" in _state(again))
+
+
+def _state(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/stat").read_bytes().rsplit(b")", 1)[1].split()[0]
+    except OSError:
+        return b"Z"

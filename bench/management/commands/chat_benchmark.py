@@ -76,6 +76,12 @@ class Command(BaseCommand):
             " written, against the relay without them, in turns.",
         )
         parser.add_argument(
+            "--webhook-only",
+            action="store_true",
+            help="With --second-wave: the webhook endpoint alone (no supervisors, no notes), and the webhook"
+            " deliveries per second it reached.",
+        )
+        parser.add_argument(
             "--pick-queue",
             action="store_true",
             help="Then a pick queue of --pick-open open conversations and --pick-agents agents: welcome, CPU per"
@@ -110,10 +116,13 @@ class Command(BaseCommand):
             soak=options["soak"],
             soak_minutes=options["soak_minutes"],
             second_wave=options["second_wave"],
+            webhook_only=options["webhook_only"],
             pick_queue=options["pick_queue"],
             pick_open=options["pick_open"],
             pick_agents=options["pick_agents"],
         )
+        if options["webhook_only"] and not options["second_wave"]:
+            raise CommandError("--webhook-only goes with --second-wave.")
         if options["soak"] and options["soak_minutes"] < 1:
             raise CommandError("--soak-minutes must be 1 or more.")
 
