@@ -167,6 +167,7 @@ class WebhookReceiver:
         self.received = 0
         self.server: asyncio.Server | None = None
         self.port = 0
+        self.writers: set[asyncio.StreamWriter] = set()  # the open connections (the server keeps them alive)
 
     async def start(self) -> WebhookReceiver:
         self.server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
@@ -174,6 +175,7 @@ class WebhookReceiver:
         return self
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.writers.add(writer)
         try:
             while True:
                 head = await reader.readuntil(b"\r\n\r\n")
@@ -189,9 +191,13 @@ class WebhookReceiver:
         except (asyncio.IncompleteReadError, ConnectionError, asyncio.LimitOverrunError):
             pass
         finally:
+            self.writers.discard(writer)
             writer.close()
 
     async def stop(self) -> None:
+        for writer in list(self.writers):  # kept-alive connections end first: their handlers finish, not cancelled
+            writer.close()
+        await asyncio.sleep(0.1)
         if self.server is not None:
             self.server.close()
             await self.server.wait_closed()

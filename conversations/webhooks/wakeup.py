@@ -12,7 +12,7 @@ _target: Callable[[], None] | None = None
 _pending = False
 
 
-def attach(loop: asyncio.AbstractEventLoop, target: Callable[[], None]) -> None:
+def attach(loop: asyncio.AbstractEventLoop | None, target: Callable[[], None] | None) -> None:
     """``target`` (run in ``loop``) wakes the dispatcher: its event's ``set``, or a byte to the child."""
     global _loop, _target
     _loop, _target = loop, target
