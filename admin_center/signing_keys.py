@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from django.utils.translation import gettext as _
@@ -56,7 +57,7 @@ def load_public_key_pem(pem: str):
         raise UnsafeKey(_("This is a certificate: paste its public key ('-----BEGIN PUBLIC KEY-----')."))
     try:
         key = serialization.load_pem_public_key(data)
-    except (ValueError, TypeError, NotImplementedError):
+    except (ValueError, TypeError, UnsupportedAlgorithm):
         raise UnsafeKey(_("This is not an RSA or EC public key in PEM form ('-----BEGIN PUBLIC KEY-----').")) from None
     check_public_key(key)
     return key
@@ -73,7 +74,7 @@ def pem_fingerprint(pem: str) -> str:
     """The fingerprint of a PEM public key, or "" when it does not load."""
     try:
         return fingerprint(serialization.load_pem_public_key(pem.strip().encode()))
-    except (ValueError, TypeError, AttributeError, NotImplementedError):
+    except (ValueError, TypeError, AttributeError, UnsupportedAlgorithm):
         return ""
 
 

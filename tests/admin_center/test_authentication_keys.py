@@ -56,10 +56,19 @@ def bad_keys() -> dict[str, tuple[str, str]]:
         "private": (private_pem, "This is a private key"),
         "garbage": ("-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----", "not an RSA or EC public key"),
         "empty": ("", "Paste a public key"),
+        # an EC key on a curve the cryptography library cannot load at all (secp112r1)
+        "unsupported-curve": (SECP112R1_PEM, "not an RSA or EC public key"),
     }
 
 
-@pytest.mark.parametrize("name", ["rsa-1024", "ec-p384", "ed25519", "private", "garbage", "empty"])
+SECP112R1_PEM = (
+    "-----BEGIN PUBLIC KEY-----\n"
+    "MDIwEAYHKoZIzj0CAQYFK4EEAAYDHgAECUhyOZlaXudrVfnC8JionOWvhyTAoj4OD/d1AA==\n"
+    "-----END PUBLIC KEY-----\n"
+)
+
+
+@pytest.mark.parametrize("name", ["rsa-1024", "ec-p384", "ed25519", "private", "garbage", "empty", "unsupported-curve"])
 def test_keys_that_cannot_be_safe_or_cannot_verify_are_refused_with_the_reason(name):
     pem, reason = bad_keys()[name]
     with pytest.raises(ValidationError) as error:
