@@ -33,6 +33,7 @@ class Options:
     idle_tracemalloc: bool = False
     soak: bool = False
     soak_minutes: int = 30
+    soak_trace_from: int = 0
     second_wave: bool = False
     webhook_only: bool = False
     pick_queue: bool = False
@@ -294,7 +295,9 @@ async def run(urls: list[str], setup: Setup, options: Options, log: Callable[[st
 
     if options.soak:
         log(f"soak: {options.soak_minutes} min at {n} x {options.rate} msg/s, 10% of the sockets reconnecting a minute")
-        report["soak"] = await scale.soak(side, urls, n, options.rate, options.soak_minutes, log)
+        report["soak"] = await scale.soak(
+            side, urls, n, options.rate, options.soak_minutes, log, trace_from=options.soak_trace_from
+        )
         await side.close()
         report["server"] = {"processes": len(urls)}
         report["duration_s"] = round((datetime.now(UTC) - started_at).total_seconds(), 1)

@@ -62,10 +62,14 @@ class _SoakSide:
         await self.side.send(i, k, future)
 
 
-async def soak(side: load.ParleySide, urls: list[str], n: int, rate: float, minutes: int, log: Log) -> dict:
+async def soak(
+    side: load.ParleySide, urls: list[str], n: int, rate: float, minutes: int, log: Log, *, trace_from: int = 0
+) -> dict:
     """``minutes`` minutes at ``n`` conversations x ``rate`` msg/s; every minute 10% of the sockets (customers
     and agents) reconnect at a point spread over the minute. Per minute: messages sent, delivered and lost,
-    the latency percentiles and the server's memory."""
+    the latency percentiles and the server's memory. ``trace_from`` (a minute, 1 or more): the first
+    process traces its allocations from the end of that minute to the end of the soak and reports what it
+    still holds of them (where the growth goes; the trace slows the server)."""
     soak_side = _SoakSide(side)
     per_minute = []
     customers = len(side.customers)
@@ -112,7 +116,13 @@ async def soak(side: load.ParleySide, urls: list[str], n: int, rate: float, minu
             f"soak minute {minute + 1}/{minutes}: sent {row['sent']}, lost {row['lost']}, "
             f"p99 {row['latency_ms']['p99']} ms, RSS {row['rss_mb']} MB, reconnected {reconnected}"
         )
-    return soak_summary(per_minute, rss_start, n, rate)
+        if trace_from and minute + 1 == trace_from:
+            await load.server_trace(urls[0], "start")
+    summary = soak_summary(per_minute, rss_start, n, rate)
+    if trace_from and trace_from < minutes:
+        summary["tracemalloc"] = await load.server_trace(urls[0], "report")
+        summary["tracemalloc"]["from_minute"] = trace_from
+    return summary
 
 
 def soak_summary(per_minute: list[dict], rss_start: float | None, n: int, rate: float) -> dict:
@@ -154,6 +164,13 @@ def soak_table(soak_report: dict) -> str:
         f" {soak_report['rss_growth_pct']}%; p99 per minute median {soak_report['p99_ms_median']} ms,"
         f" max {soak_report['p99_ms_max']} ms"
     )
+    trace = soak_report.get("tracemalloc")
+    if trace:
+        lines.append(
+            f"allocated since the end of minute {trace['from_minute']} and still held: {trace.get('total_kb')} KiB;"
+            " the largest, by line:"
+        )
+        lines += [f"  {row['kb']:>9} KiB {row['blocks']:>8} blocks  {row['where']}" for row in trace["by_line"][:15]]
     return "\n".join(lines)
 
 

@@ -18,7 +18,7 @@ from django.conf import settings
 
 from . import layer_health
 from .actions import sessions, sweep
-from .webhooks import dispatcher
+from .webhooks import start as webhook_delivery
 
 logger = logging.getLogger("parley.timers")
 
@@ -50,8 +50,8 @@ def ensure_started() -> None:
     global _task
     if _task is None or _task.done():
         _task = asyncio.get_running_loop().create_task(_loop(), name="parley-timers")
-        # Webhook deliveries run in the server processes too (conversations/webhooks/dispatcher.py).
-        dispatcher.ensure_started()
+        # Webhook deliveries run in the server processes too (conversations/webhooks/start.py).
+        webhook_delivery.ensure_started()
 
 
 def start_with_first_call(app):

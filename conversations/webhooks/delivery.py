@@ -116,8 +116,8 @@ def record_many(results: list[tuple[Job, Outcome]], now: datetime | None = None)
     """Store the outcomes of several attempts in one transaction (one commit for a busy dispatcher's
     finished deliveries); returns each row's new status ("" for a row deleted meanwhile).
 
-    Delivered rows need nothing read: they are written with one ``UPDATE`` per distinct (status code,
-    response time), a handful for a batch. A failed attempt's next try depends on its row (attempts,
+    One query finds which rows still exist; delivered rows are written with one ``UPDATE`` per distinct
+    (status code, response time), a handful for a batch. A failed attempt's next try depends on its row (attempts,
     retry window), so failed rows are read, locked, and written one by one."""
     now = now or timezone.now()
     ids = [job.delivery_id for job, _ in results]

@@ -1,12 +1,14 @@
 """Each server process delivers webhooks itself, like its timers (no extra daemon).
 
-The dispatcher is a task on the process's event loop. In rounds, it records the outcomes that finished
-since the last round and takes due outbox rows (``delivery.record_many`` and ``delivery.claim``, one trip
-to a database thread), and runs each HTTP call in a pool of at most ``PARLEY_WEBHOOK_CONCURRENCY`` threads
-(``sender``: kept-alive connections), so a slow or dead receiver occupies delivery threads, never
-the event loop or the chat's database work. It wakes when this process commits an event
-(``wakeup.wake``) or a delivery finishes, and polls every ``PARLEY_WEBHOOK_POLL_SECONDS`` for retries
-that came due and for rows of other processes (after a crash: when their lease ran out).
+The dispatcher is a task on an event loop: the loop of the server process's delivery process
+(``worker``), or of the server process itself with ``PARLEY_WEBHOOK_PROCESS=false`` (``start``). In
+rounds, it records the outcomes that finished since the last round and takes due outbox rows
+(``delivery.record_many`` and ``delivery.claim``, one trip to a database thread), and runs each HTTP call
+in a pool of at most ``PARLEY_WEBHOOK_CONCURRENCY`` threads (``sender``: kept-alive connections), so a
+slow or dead receiver occupies delivery threads, never the event loop or the chat's database work. It
+wakes when an event is committed (``wakeup.wake``) or a delivery finishes, and polls every
+``PARLEY_WEBHOOK_POLL_SECONDS`` for retries that came due and for rows of other processes (after a
+crash: when their lease ran out).
 """
 
 from __future__ import annotations
@@ -127,20 +129,3 @@ class Dispatcher:
             if not started and not self.in_flight and not self.finished:
                 return
         raise TimeoutError("webhook deliveries still due")
-
-
-_task: asyncio.Task | None = None
-
-
-def ensure_started() -> None:
-    """Start this process's delivery on the running loop (``timers.ensure_started`` calls it): its child
-    delivery process (``worker``, ``PARLEY_WEBHOOK_PROCESS``), or the dispatcher on this loop."""
-    global _task
-    if _task is None or _task.done() or _task.get_loop() is not asyncio.get_running_loop():
-        if settings.PARLEY_WEBHOOK_PROCESS:
-            from .worker import Child
-
-            runner = Child().run_forever()
-        else:
-            runner = Dispatcher().run_forever()
-        _task = asyncio.get_running_loop().create_task(runner, name="parley-webhooks")

@@ -26,6 +26,7 @@ from pathlib import Path
 from django.conf import settings
 
 from . import metrics, wakeup
+from .dispatcher import Dispatcher
 
 logger = logging.getLogger("parley.webhooks")
 
@@ -99,8 +100,6 @@ def report(ok: bool, gave_up: bool) -> None:
 
 async def serve() -> None:
     """Deliver until stdin ends: each byte read wakes the dispatcher."""
-    from .dispatcher import Dispatcher
-
     metrics.report_with(report)
     dispatcher = Dispatcher()
     task = asyncio.get_running_loop().create_task(dispatcher.run_forever(), name="parley-webhooks")

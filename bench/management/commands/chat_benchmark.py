@@ -70,6 +70,14 @@ class Command(BaseCommand):
         )
         parser.add_argument("--soak-minutes", type=int, default=30)
         parser.add_argument(
+            "--soak-tracemalloc",
+            type=int,
+            default=0,
+            metavar="MINUTE",
+            help="With --soak: trace the server's allocations from the end of this minute to the end and report"
+            " what it still holds of them, by line (where memory growth goes; the trace slows the server).",
+        )
+        parser.add_argument(
             "--second-wave",
             action="store_true",
             help="Then the relay with a webhook endpoint on message.created, five supervisors and notes being"
@@ -115,6 +123,7 @@ class Command(BaseCommand):
             idle_tracemalloc=options["idle_tracemalloc"],
             soak=options["soak"],
             soak_minutes=options["soak_minutes"],
+            soak_trace_from=options["soak_tracemalloc"],
             second_wave=options["second_wave"],
             webhook_only=options["webhook_only"],
             pick_queue=options["pick_queue"],
