@@ -47,3 +47,16 @@ def test_the_soak_chart_draws_a_point_a_minute_for_latency_and_memory():
     svg = soak_chart.render(report)
     assert svg.startswith("<svg") and svg.count("<polyline") == 3  # p99, p50, RSS
     assert svg.count("<circle") == 18 and "0 lost" in svg
+
+
+def test_a_traced_soak_lists_where_the_memory_it_still_holds_was_allocated():
+    summary = scale.soak_summary([minute(i + 1, rss=100 + i, p99=5) for i in range(6)], 99.0, 10, 1.0)
+    summary["tracemalloc"] = {
+        "from_minute": 2,
+        "total_kb": 2048.0,
+        "by_line": [{"where": f"conversations/x.py:{n}", "kb": 100.0 - n, "blocks": 10 * n} for n in range(20)],
+    }
+    table = scale.soak_table(summary)
+    assert "allocated since the end of minute 2 and still held: 2048.0 KiB" in table
+    assert "conversations/x.py:0" in table and "conversations/x.py:14" in table
+    assert "conversations/x.py:15" not in table  # the 15 largest lines
