@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import json
-import urllib.request
 
 import pytest
-from prometheus_client.parser import text_string_to_metric_families
 
+from tests.support import metrics
 from tests.support.http import WsClient
 from tests.support.server import ParleyServer
 from tests.support.tokens import customer_token, make_key_pair
@@ -16,13 +15,7 @@ pytestmark = [pytest.mark.asyncio, pytest.mark.slow]
 
 
 def open_sockets(server: ParleyServer) -> float:
-    with urllib.request.urlopen(server.url + "/metrics", timeout=10) as response:  # noqa: S310
-        text = response.read().decode()
-    for family in text_string_to_metric_families(text):
-        for sample in family.samples:
-            if sample.name == "parley_open_sockets" and sample.labels == {"kind": "customer"}:
-                return sample.value
-    return 0.0
+    return metrics.sample(server.url, "parley_open_sockets", {"kind": "customer"})
 
 
 async def widget_socket(server: ParleyServer, widget: str, sub: str) -> WsClient:

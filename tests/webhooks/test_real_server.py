@@ -6,11 +6,11 @@ import asyncio
 import json
 import os
 import signal
-import urllib.request
 from pathlib import Path
 
 import pytest
 
+from tests.support import metrics
 from tests.support.http import WsClient
 from tests.support.server import ParleyServer
 from tests.webhooks.receiver import Receiver
@@ -103,15 +103,7 @@ async def until(predicate, timeout: float = 20):
 
 
 def delivered_count(server: ParleyServer) -> float:
-    from prometheus_client.parser import text_string_to_metric_families
-
-    with urllib.request.urlopen(f"{server.url}/metrics") as response:  # noqa: S310 (loopback test server)
-        text = response.read().decode()
-    for family in text_string_to_metric_families(text):
-        for sample in family.samples:
-            if sample.name == "parley_webhook_deliveries_total" and sample.labels == {"outcome": "delivered"}:
-                return sample.value
-    return 0.0
+    return metrics.sample(server.url, "parley_webhook_deliveries_total", {"outcome": "delivered"})
 
 
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads the process table from /proc (Linux)")
