@@ -185,6 +185,8 @@ def test_drag_a_png_and_the_agent_sees_the_preview(journey, new_page, agent_sock
     workspace.locator(f"li[data-id='{conversation_id}']").first.click()
     preview = workspace.locator(".message-list .attachment-image img")
     expect(preview).to_be_visible()
+    # visible once laid out; its pixels arrive after (a busy machine shows the gap): wait for them, then check
+    workspace.wait_for_function("(img) => img.complete && img.naturalWidth > 0", arg=preview.element_handle())
     assert workspace.evaluate("(img) => img.naturalWidth", preview.element_handle()) == 240
     shot(page, "attachment-sent")
     shot(workspace, "workspace-preview")
