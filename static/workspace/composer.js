@@ -5,11 +5,11 @@ import { fmt } from "../parley/format.js";
 import { TypingSender } from "../parley/typing.js";
 import { CONFIG, S, T, TYPING_IDLE, TYPING_SEND_EVERY, TYPING_SHOW_FOR, client } from "./context.js";
 import { takeAttachments, uploading } from "./attach.js";
-import { renderMessages, thread } from "./conversation.js";
 import { renderList } from "./list.js";
 import { markCurrentRead } from "./reads.js";
 import { withMessage } from "./state.js";
 import { inNoteMode, submitNote } from "./together.js";
+import { views } from "./views.js";
 
 export const typing = new TypingSender({
   send: (active) => (S.currentId ? client.send({ type: "typing", conversation_id: S.currentId, active }) : false),
@@ -46,7 +46,7 @@ export function submitReply() {
     $("composer-note").textContent = fmt(T.too_long, { max: CONFIG.max_text_chars });
     return;
   }
-  const item = thread(id).outbox.add({
+  const item = views.thread(id).outbox.add({
     conversation_id: id,
     text,
     files,
@@ -57,26 +57,26 @@ export function submitReply() {
   input.value = "";
   S.drafts.delete(id);
   typing.stop();
-  renderMessages(true);
+  views.renderMessages(true);
   sendOutgoing(id, item);
 }
 
 function sendOutgoing(id, item) {
   if (!client.ready) return; // stays in the outbox; flushOutbox() sends it after the next welcome
-  const outbox = thread(id).outbox;
+  const outbox = views.thread(id).outbox;
   outbox.markSent(item.client_id, client.socketNo);
   const frame = { type: "send", conversation_id: id, client_id: item.client_id, text: item.text };
   if (item.files && item.files.length) frame.attachments = item.files.map((f) => f.id);
   client.request(frame).then(
     (answer) => {
-      const t = thread(id);
+      const t = views.thread(id);
       t.outbox.confirm(item.client_id);
       t.add(answer.message);
       const conv = S.conversations.get(id);
       if (conv) S.conversations.set(id, withMessage(conv, answer.message));
       if (id === S.currentId) {
         markCurrentRead();
-        renderMessages(false);
+        views.renderMessages(false);
       }
       renderList();
     },
@@ -90,19 +90,19 @@ function sendOutgoing(id, item) {
 /** The server refused a reply (an `error` echoing its client_id). */
 export function failOutgoing(clientId, message) {
   for (const [id, t] of S.threads) {
-    if (t.outbox.fail(clientId, message || T.not_sent) && id === S.currentId) renderMessages(false);
+    if (t.outbox.fail(clientId, message || T.not_sent) && id === S.currentId) views.renderMessages(false);
   }
 }
 
 export function retryOutgoing(id, clientId) {
-  const item = thread(id).outbox.retry(clientId);
+  const item = views.thread(id).outbox.retry(clientId);
   if (item) sendOutgoing(id, item);
-  renderMessages(false);
+  views.renderMessages(false);
 }
 
 export function discardOutgoing(id, clientId) {
-  thread(id).outbox.drop(clientId);
-  renderMessages(false);
+  views.thread(id).outbox.drop(clientId);
+  views.renderMessages(false);
 }
 
 /** Send what the conversation's outbox has not sent on this socket yet. */
@@ -133,3 +133,5 @@ export function hideCustomerTyping() {
   $("typing").textContent = "";
   $("typing").classList.remove("on");
 }
+
+Object.assign(views, { typing });

@@ -14,6 +14,7 @@ import { loadPanel } from "./panel.js";
 import { markCurrentRead } from "./reads.js";
 import { conversationActions, orderedIds } from "./state.js";
 import { applySearch, keepNotes, listItems, noteNode, renderTogether, summaryOf } from "./together.js";
+import { views } from "./views.js";
 
 /** The thread of a conversation (messages by seq + the outbox of replies not yet confirmed). */
 export function thread(id) {
@@ -329,3 +330,5 @@ function send(type, id, button) {
     }
   );
 }
+
+Object.assign(views, { renderConversationHeader, renderMessages, select, thread });

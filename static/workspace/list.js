@@ -3,11 +3,11 @@
 import { $, el, paintAvatar } from "../parley/dom.js";
 import { ago, fmt, plural } from "../parley/format.js";
 import { F, S, T, client, connected } from "./context.js";
-import { select } from "./conversation.js";
 import { renderTitle, toast } from "./notify.js";
 import { listItem } from "./items.js";
 import { unread } from "./reads.js";
 import { GROUPS, listCursors, pickRefusal, sortedIn } from "./state.js";
+import { views } from "./views.js";
 
 export function renderList() {
   // the list is rebuilt: a keyboard user's focus stays on the same conversation's entry
@@ -39,7 +39,7 @@ export function renderList() {
 }
 
 function renderItem(conv) {
-  const { li, body } = listItem(conv, "conv-item", select);
+  const { li, body } = listItem(conv, "conv-item", views.select);
   li.dataset.state = conv.state;
   const top = el("span", "conv-top");
   const name = el("span", "conv-name", conv.customer.name);
@@ -170,7 +170,7 @@ function pickConversation(id) {
   client.request({ type: "pick", conversation_id: id }).then(
     () => {
       toast({ title: T.picked, kind: "success" });
-      select(id);
+      views.select(id);
     },
     (error) => {
       if (!known) S.knownIds.delete(id);

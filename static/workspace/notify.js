@@ -3,7 +3,7 @@
 import { $, el } from "../parley/dom.js";
 import { fmt } from "../parley/format.js";
 import { BASE_TITLE, S, T, store } from "./context.js";
-import { select } from "./conversation.js";
+import { views } from "./views.js";
 
 export function renderTitle() {
   for (const id of Array.from(S.attention)) {
@@ -49,7 +49,7 @@ export function toast({ title, body, kind, conversationId }) {
     const open = el("button", "btn btn-sm btn-primary", T.open_conversation);
     open.type = "button";
     open.addEventListener("click", () => {
-      select(conversationId);
+      views.select(conversationId);
       box.remove();
     });
     box.append(open);
@@ -117,7 +117,7 @@ export function desktopNotify(title, body, conversationId) {
     const note = new Notification(title, { body, tag: "parley-" + conversationId });
     note.onclick = () => {
       window.focus();
-      select(conversationId);
+      views.select(conversationId);
       note.close();
     };
   } catch (e) {

@@ -7,12 +7,11 @@ import { $, el } from "../parley/dom.js";
 import { fmt } from "../parley/format.js";
 import { newClientId } from "../parley/ids.js";
 import { CONFIG, F, S, T, ZERO_ID, client, connected } from "./context.js";
-import { renderConversationHeader, renderMessages, select, thread } from "./conversation.js";
-import { typing } from "./composer.js";
 import { listItem } from "./items.js";
 import { toast } from "./notify.js";
 import { withMessage, withState } from "./state.js";
 import { agentRefusal, interleave, matchesSearch } from "./together_rules.js";
+import { views } from "./views.js";
 
 const EARLIER_ID = "11111111-1111-1111-1111-111111111111";
 
@@ -33,7 +32,7 @@ export function notesOf(id) {
 }
 
 export function keepNotes(id, notes) {
-  const t = thread(id);
+  const t = views.thread(id);
   if (!t.notes) t.notes = new Map();
   for (const note of notes || []) t.notes.set(note.id, note);
 }
@@ -193,7 +192,7 @@ export function setNoteMode(on) {
   if (!id) return;
   if (on) S.noteMode.add(id);
   else S.noteMode.delete(id);
-  if (on) typing.stop(); // the customer never sees a note being written
+  if (on) views.typing.stop(); // the customer never sees a note being written
   renderTogether();
   $("composer-input").focus();
 }
@@ -206,7 +205,7 @@ export function submitNote(id, text) {
   client.request({ type: "note", conversation_id: id, client_id, text }).then(
     (answer) => {
       keepNotes(id, [answer.note]);
-      if (id === S.currentId) renderMessages(true);
+      if (id === S.currentId) views.renderMessages(true);
       $("send").disabled = false;
     },
     (error) => {
@@ -229,7 +228,7 @@ export function renderConsulting() {
   $("count-consulting").textContent = items.length;
   list.replaceChildren(
     ...items.map((conv) => {
-      const { li, body } = listItem(conv, "conv-item consult-item", select);
+      const { li, body } = listItem(conv, "conv-item consult-item", views.select);
       const top = el("span", "conv-top");
       top.append(el("span", "conv-name", conv.customer.name), el("span", "conv-when", conv.agent ? conv.agent.name : ""));
       const bottom = el("span", "conv-bottom");
@@ -469,7 +468,7 @@ const HANDLERS = {
     S.consulting = fresh;
     if (S.currentId && fresh.has(S.currentId)) {
       S.currentState = fresh.get(S.currentId).state;
-      renderConversationHeader();
+      views.renderConversationHeader();
     }
     renderConsulting();
   },
@@ -485,7 +484,7 @@ const HANDLERS = {
       kind: "assigned",
       conversationId: summary.id,
     });
-    if (summary.id === S.currentId) renderConversationHeader();
+    if (summary.id === S.currentId) views.renderConversationHeader();
   },
 
   consult_ended(frame) {
@@ -496,21 +495,21 @@ const HANDLERS = {
     if (frame.reason !== "left") toast({ title: T.consult_ended, body: fmt(T.consult_ended_body, { name: frame.by.name }), kind: "info" });
     if (id === S.currentId) {
       S.consultEnded.add(id);
-      renderConversationHeader();
+      views.renderConversationHeader();
     }
   },
 
   consultants(frame) {
     const conv = S.conversations.get(frame.conversation_id);
     if (conv) conv.consultants = frame.consultants;
-    if (frame.conversation_id === S.currentId) renderConversationHeader();
+    if (frame.conversation_id === S.currentId) views.renderConversationHeader();
   },
 
   note(frame) {
     const note = frame.note;
     if (!S.threads.has(note.conversation_id)) return; // read with the conversation when it opens
     keepNotes(note.conversation_id, [note]);
-    if (note.conversation_id === S.currentId) renderMessages(false);
+    if (note.conversation_id === S.currentId) views.renderMessages(false);
   },
 
   message(frame) {
