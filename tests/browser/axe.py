@@ -1,5 +1,8 @@
 """axe-core in the browser tests: the pinned npm package (tests/browser/package.json), installed
-into tests/browser/node_modules with ``npm ci`` when missing and injected by Playwright.
+into tests/browser/node_modules with ``npm ci`` when missing and injected by Playwright. The
+install and the read happen under a file lock: with pytest-xdist, another worker must not read
+axe.min.js while ``npm ci`` is still writing it (a half-written file is a SyntaxError in the page,
+and it would stay cached for the rest of that worker's run).
 
 ``assert_no_violations(target, what)`` runs axe on a Playwright ``Page`` or ``Frame`` and fails
 with every violation (rule, impact, help and the offending nodes). The script is evaluated over
@@ -9,6 +12,7 @@ block it and the pages are tested with their real policy.
 
 from __future__ import annotations
 
+import fcntl
 import functools
 import os
 import shutil
@@ -19,6 +23,9 @@ import pytest
 
 HERE = Path(__file__).resolve().parent
 AXE_JS = HERE / "node_modules" / "axe-core" / "axe.min.js"
+INSTALL_LOCK = HERE / ".axe-install.lock"
+# Written after ``npm ci`` succeeded: an install that was interrupted is redone, not half-read.
+INSTALLED = HERE / "node_modules" / ".parley-installed"
 # WCAG 2.0/2.1 A and AA, and axe's best practices (landmarks, one main, headings).
 RUN_OPTIONS = {
     "runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"]},
@@ -28,22 +35,25 @@ RUN_OPTIONS = {
 
 @functools.cache
 def axe_source() -> str:
-    """The pinned axe.min.js, installed from the lock file on first use."""
-    if not AXE_JS.exists():
-        npm = shutil.which("npm")
-        if npm is None:
-            message = "axe-core is not installed and npm is missing (apt-get install npm)"
-            if os.environ.get("PARLEY_REQUIRE_BROWSER") == "1":
-                pytest.fail(message, pytrace=False)
-            pytest.skip(message)
-        command = "ci" if (HERE / "package-lock.json").exists() else "install"
-        subprocess.run(
-            [npm, command, "--no-audit", "--no-fund", "--loglevel=error"],
-            cwd=HERE,
-            check=True,
-            timeout=300,
-        )
-    return AXE_JS.read_text(encoding="utf-8")
+    """The pinned axe.min.js, installed from the lock file on first use (one worker at a time)."""
+    with open(INSTALL_LOCK, "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        if not (INSTALLED.exists() and AXE_JS.exists()):
+            npm = shutil.which("npm")
+            if npm is None:
+                message = "axe-core is not installed and npm is missing (apt-get install npm)"
+                if os.environ.get("PARLEY_REQUIRE_BROWSER") == "1":
+                    pytest.fail(message, pytrace=False)
+                pytest.skip(message)
+            command = "ci" if (HERE / "package-lock.json").exists() else "install"
+            subprocess.run(
+                [npm, command, "--no-audit", "--no-fund", "--loglevel=error"],
+                cwd=HERE,
+                check=True,
+                timeout=300,
+            )
+            INSTALLED.touch()
+        return AXE_JS.read_text(encoding="utf-8")
 
 
 def violations(target, exclude: list[str] | None = None) -> list[dict]:
