@@ -96,8 +96,9 @@ def new_page(browser):
         context.close()
 
 
-def open_workspace(page, server, username: str):
-    """Sign in through the real form, land on /workspace/, wait for the socket."""
+def open_workspace(page, server, username: str, answer_prompt: bool = True):
+    """Sign in through the real form, land on /workspace/, wait for the socket (and, unless
+    ``answer_prompt`` is false, answer the desktop-notification prompt "Not now")."""
     page.goto(f"{server.url}/workspace/")
     assert "/accounts/login/" in page.url
     page.fill("#id_username", username)
@@ -106,7 +107,7 @@ def open_workspace(page, server, username: str):
     page.wait_for_url(re.compile(r".*/workspace/$"))
     page.locator("#ws[data-connection=connected]").wait_for(state="attached")
     # a first visit asks politely about desktop notifications: answer "Not now"
-    if page.locator("#permission").is_visible():
+    if answer_prompt and page.locator("#permission").is_visible():
         page.click("#permission-no")
     return page
 

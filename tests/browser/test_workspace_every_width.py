@@ -38,6 +38,9 @@ OUT_OF_VIEW = """(selector) => {
   return "";
 }"""
 
+LABELS_FIT = """(selector) => [...document.querySelectorAll(selector)].every(
+  (node) => node.scrollWidth <= node.clientWidth && node.scrollHeight <= node.clientHeight)"""
+
 
 def problems(page, selectors) -> dict:
     """What is wrong with each control's place, once the layout has settled (transitions, fetches)."""
@@ -93,6 +96,31 @@ def test_every_control_is_visible_and_inside_the_viewport_at_every_width(server,
     assert_no_violations(agent, "the workspace list on a phone")
     for customer in customers:
         customer.close()
+
+
+def test_the_notification_prompt_covers_no_control_until_it_is_answered(server, new_page):
+    """A first visit asks about desktop notifications; while the question waits, every control of the
+    conversation stays usable, at every width and on a phone."""
+    tag = uuid.uuid4().hex[:6]
+    agent = open_workspace(new_page(1280, 800), server, "alice", answer_prompt=False)
+    expect(agent.locator("#permission")).to_be_visible()
+    go_available(agent)
+    customer = RawCustomer(server, "demo-live").say(f"Is anyone there {tag}?")
+    agent.locator("#list-active .conv-item", has_text=f"Is anyone there {tag}").locator("button").click()
+    agent.locator("#message-list .bubble", has_text=f"Is anyone there {tag}").wait_for()
+    prompt = ["#permission-yes", "#permission-no"]
+    for width, height in [*WIDTHS, (390, 844)]:
+        agent.set_viewport_size({"width": width, "height": height})
+        expected = prompt + CONVERSATION + ["#mode-reply", "#mode-note", "#presence"]
+        expected += ["#back-to-list"] if width <= 640 else [".conv-item.selected .conv-button"]
+        assert problems(agent, expected) == {}, f"at {width} px"
+        assert agent.evaluate(LABELS_FIT, ".mode-btn"), f"a composer mode's label is cut at {width} px"
+        if width == 1280:
+            shot(agent, "notification-prompt-1280")
+    shot(agent, "notification-prompt-phone")
+    agent.click("#permission-no")
+    expect(agent.locator("#permission")).to_be_hidden()
+    customer.close()
 
 
 def test_the_empty_workspace_and_its_dialogs_have_no_accessibility_violation(server, new_page):
