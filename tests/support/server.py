@@ -17,7 +17,9 @@ import tempfile
 import uuid
 from pathlib import Path
 
-from bench.server import ROOT, Daphne, create_postgres_db, drop_postgres_db, free_port, manage, postgres_url
+from bench.server import ROOT, Daphne, drop_postgres_db, free_port, manage, postgres_url
+
+from . import migrated
 
 __all__ = ["ROOT", "ParleyServer", "free_port"]
 
@@ -98,10 +100,14 @@ class ParleyServer:
     def prepare(self) -> None:
         if self.owns_storage:
             if self.production:
-                create_postgres_db(os.environ["DATABASE_URL"], self.db_name)
-            self.manage("migrate", "--noinput")
+                migrated.postgres_copy(os.environ["DATABASE_URL"], self.db_name, self._migrate)
+            else:
+                migrated.sqlite_copy(self.tmpdir / "db.sqlite3", self._migrate)
             if self.config is not None:
                 self.import_config(self.config)
+
+    def _migrate(self, database_url: str) -> None:
+        manage({**self.env(), "DATABASE_URL": database_url}, "migrate", "--noinput", timeout=300)
 
     @property
     def process(self):
