@@ -18,9 +18,10 @@ PRIVATE_NAME = "demo-private.pem"
 PUBLIC_NAME = "demo-public.pem"
 
 
-def ensure_demo_keys() -> tuple[str, str]:
-    """Return ``(private_pem, public_pem)``, generating the pair on first use."""
-    directory = Path(settings.PARLEY_DEMO_KEY_DIR)
+def ensure_demo_keys(directory: Path | None = None) -> tuple[str, str]:
+    """Return ``(private_pem, public_pem)`` of ``directory`` (``PARLEY_DEMO_KEY_DIR``), generating the
+    pair on first use."""
+    directory = Path(settings.PARLEY_DEMO_KEY_DIR if directory is None else directory)
     private_path, public_path = directory / PRIVATE_NAME, directory / PUBLIC_NAME
     if private_path.exists() and public_path.exists():
         return private_path.read_text(), public_path.read_text()

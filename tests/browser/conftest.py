@@ -29,6 +29,7 @@ from pathlib import Path
 
 import pytest
 
+from admin_center.demo_keys import ensure_demo_keys
 from tests.support.http import sign_in
 from tests.support.server import ParleyServer, free_port
 from tests.support.tokens import customer_token
@@ -245,15 +246,9 @@ def _site_holder():
 
 
 def demo_keys(server: ParleyServer) -> tuple[str, str]:
-    """The demo's key pair (private PEM, public PEM), made once in ``server``'s database."""
-    private_pem, public_pem = json.loads(
-        server.shell(
-            "import json; from admin_center.demo_keys import ensure_demo_keys; print(json.dumps(ensure_demo_keys()))"
-        )
-        .strip()
-        .splitlines()[-1]
-    )
-    return private_pem, public_pem
+    """The demo's key pair (private PEM, public PEM) in ``server``'s key directory, made there on first
+    use (here, not in a child process: the server reads the same files)."""
+    return ensure_demo_keys(server.demo_key_dir)
 
 
 @contextlib.contextmanager

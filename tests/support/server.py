@@ -59,6 +59,10 @@ class ParleyServer:
             else:
                 self.database_url = f"sqlite:///{self.tmpdir / 'db.sqlite3'}"
 
+    @property
+    def demo_key_dir(self) -> Path:
+        return self.tmpdir / "demo-keys"
+
     # --- environment ------------------------------------------------------------
 
     def env(self) -> dict:
@@ -72,7 +76,7 @@ class ParleyServer:
                 "DATABASE_URL": self.database_url,
                 "PARLEY_DEMO": "true",
                 "PARLEY_TIMERS_ENABLED": "true",
-                "PARLEY_DEMO_KEY_DIR": str(self.tmpdir / "demo-keys"),
+                "PARLEY_DEMO_KEY_DIR": str(self.demo_key_dir),
                 "MEDIA_ROOT": str(self.tmpdir / "media"),  # uploaded files stay out of the working tree
                 "PARLEY_CHANNEL_PREFIX": self.channel_prefix,
                 "SESSION_COOKIE_SECURE": "false",
