@@ -39,6 +39,7 @@ class Options:
     pick_queue: bool = False
     pick_open: int = 2000
     pick_agents: int = 200
+    long_list: int = 0
 
 
 Setup = Callable[[str, dict], dict]
@@ -359,6 +360,8 @@ async def run(urls: list[str], setup: Setup, options: Options, log: Callable[[st
         report["history_probe"] = await history_probe(side, setup, options.probe_history)
     await side.close()
 
+    if options.long_list:
+        report["long_list"] = await scale.long_list_probe(urls, setup, log, waiting=options.long_list)
     if options.pick_queue:
         report["pick_queue"] = await scale.pick_queue_probe(
             urls, setup, private_pem, run_id, log, open_count=options.pick_open, agents=options.pick_agents
@@ -438,6 +441,8 @@ def table(report: dict) -> str:
         )
     if "second_wave" in report:
         lines.append(scale.second_wave_line(report["second_wave"]))
+    if "long_list" in report:
+        lines.append(scale.long_list_line(report["long_list"]))
     if "pick_queue" in report:
         lines.append(scale.pick_queue_line(report["pick_queue"]))
     if "idle" in report:

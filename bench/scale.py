@@ -495,6 +495,53 @@ async def pick_queue_probe(
     }
 
 
+async def long_list_probe(urls: list[str], setup, log: Log, *, waiting: int, times: int = 10) -> dict:
+    """An agent with ``waiting`` waiting persistent conversations connects ``times`` times, one at a time,
+    to the first process: each ``welcome``'s time (from the socket's opening request), size, and the
+    queries the server ran from the opening request to the ``welcome`` (the session and its user, the
+    socket's own row, the ``welcome``; nothing else runs meanwhile)."""
+    url = urls[0]
+    log(f"long list: an agent with {waiting} waiting conversations connects {times} times")
+    info = await asyncio.to_thread(setup, "long_list_prepare", {"waiting": waiting})
+    welcome_ms, welcome_bytes, queries = [], [], []
+    shown = total = None
+    for _ in range(times):
+        before = await load.server_stats([url])
+        started = time.perf_counter()
+        conn = await load.Conn.open(load.ws_base(url) + "/ws/agent/", cookie=info["cookie"])
+        welcome = await conn.expect("welcome")
+        welcome_ms.append((time.perf_counter() - started) * 1000)
+        welcome_bytes.append(len(json.dumps(welcome, ensure_ascii=False, separators=(",", ":")).encode()))
+        after = await load.server_stats([url])
+        if before and after:
+            queries.append(load.total_queries(after) - load.total_queries(before))
+        await conn.close()
+        await asyncio.sleep(0.2)  # the close's own queries land before the next connect's count starts
+        shown, total = len(welcome.get("conversations", [])), welcome.get("conversations_total")
+    return {
+        "waiting": info["waiting"],
+        "welcomes": times,
+        "welcome_ms": {
+            "median": round(statistics.median(welcome_ms), 1),
+            "max": round(max(welcome_ms), 1),
+        },
+        "welcome_bytes": max(welcome_bytes),
+        "queries_per_connect": {"min": min(queries), "max": max(queries)} if queries else None,
+        "conversations_in_welcome": shown,
+        "conversations_total": total,
+    }
+
+
+def long_list_line(probe: dict) -> str:
+    queries = probe["queries_per_connect"]
+    counted = f", {queries['min']}-{queries['max']} queries from the opening request to welcome" if queries else ""
+    return (
+        f"long list ({probe['waiting']} waiting): welcome median {probe['welcome_ms']['median']} ms"
+        f" (max {probe['welcome_ms']['max']} ms of {probe['welcomes']}), {probe['welcome_bytes']} bytes,"
+        f" {probe['conversations_in_welcome']} conversations of {probe['conversations_total']}{counted}"
+    )
+
+
 def pick_queue_line(probe: dict) -> str:
     return (
         f"pick queue ({probe['open']} open, {probe['agents']} agents):"

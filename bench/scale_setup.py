@@ -1,5 +1,6 @@
 """What the scale phases of ``chat_benchmark`` create in the server's database (docs/performance.md):
-a big pick queue with its agents, and the second wave switched on (a webhook endpoint, supervisors).
+a big pick queue with its agents, an agent with a long list of waiting conversations, and the second wave
+switched on (a webhook endpoint, supervisors).
 
 Agents and supervisors are signed in here by a session made for them in the server's session store (the
 cookie the sign-in page would set), so that 200 agents need not each pay PBKDF2 on the sign-in page.
@@ -25,6 +26,7 @@ PICK_QUEUE = "Benchmark pick queue"
 PICK_WORKSTREAM = "Benchmark pick chat"
 AUTH_NAME = "Benchmark JWT"  # bench.setup's, made by ``prepare``
 WEBHOOK_NAME = "Benchmark webhook"
+LIST_AGENT = "bench-list-agent"
 
 
 def session_cookie(user) -> str:
@@ -49,11 +51,8 @@ def _users(prefix: str, count: int) -> list:
     return result
 
 
-@transaction.atomic
-def pick_queue_prepare(spec: dict) -> dict:
-    """A pick workstream whose queue holds ``spec["open"]`` open conversations (the ones of earlier runs
-    are closed first) and ``spec["agents"]`` member agents, signed in. Returns the widget and the agents'
-    cookies."""
+def _pick_workstream() -> tuple[Queue, Workstream, ChatWidget]:
+    """The benchmark's pick workstream, its queue and widget (made or brought back to these settings)."""
     queue, _ = Queue.objects.update_or_create(
         name=PICK_QUEUE, defaults={"assignment_method": "highest_capacity", "operating_hours": None}
     )
@@ -81,6 +80,16 @@ def pick_queue_prepare(spec: dict) -> dict:
             "enabled": True,
         },
     )
+    return queue, workstream, widget
+
+
+@transaction.atomic
+def pick_queue_prepare(spec: dict) -> dict:
+    """A pick workstream whose queue holds ``spec["open"]`` open conversations (the ones of earlier runs
+    are closed first) and ``spec["agents"]`` member agents, signed in. Returns the widget and the agents'
+    cookies."""
+    queue, workstream, widget = _pick_workstream()
+    auth = widget.authentication
     now = timezone.now()
     Conversation.objects.filter(workstream=workstream).exclude(state=State.CLOSED).update(
         state=State.CLOSED, agent=None, closed_at=now
@@ -129,6 +138,56 @@ def pick_queue_prepare(spec: dict) -> dict:
 
 
 @transaction.atomic
+def long_list_prepare(spec: dict) -> dict:
+    """One agent, signed in, with ``spec["waiting"]`` waiting persistent conversations of the pick
+    workstream, each with one customer message; the agent's earlier ones are closed first. Returns the
+    agent's cookie."""
+    queue, workstream, widget = _pick_workstream()
+    (user,) = _users(LIST_AGENT, 1)
+    agent, _ = AgentProfile.objects.update_or_create(
+        user=user, defaults={"display_name": "List Agent", "capacity": 100, "presence": Presence.AVAILABLE}
+    )
+    now = timezone.now()
+    Conversation.objects.filter(agent=agent).exclude(state=State.CLOSED).update(state=State.CLOSED, closed_at=now)
+    run = now.strftime("%H%M%S%f")
+    customers = Customer.objects.bulk_create(
+        [
+            Customer(authentication=widget.authentication, subject=f"bench-list-{run}-{i}", name=f"List customer {i}")
+            for i in range(spec["waiting"])
+        ]
+    )
+    start = now - timedelta(seconds=spec["waiting"])
+    conversations = Conversation.objects.bulk_create(
+        [
+            Conversation(
+                workstream=workstream,
+                widget=widget,
+                queue=queue,
+                customer=customer,
+                mode=Mode.PERSISTENT,
+                state=State.WAITING,
+                agent=agent,
+                last_seq=1,
+                created_at=start + timedelta(seconds=i),
+                queued_at=start + timedelta(seconds=i),
+                assigned_at=start + timedelta(seconds=i),
+                updated_at=start + timedelta(seconds=i),
+                last_message_at=start + timedelta(seconds=i),
+            )
+            for i, customer in enumerate(customers)
+        ]
+    )
+    Message.objects.bulk_create(
+        [
+            Message(conversation=c, seq=1, sender_role=Role.CUSTOMER, sender_name="List customer", text="Any news?")
+            for c in conversations
+        ],
+        batch_size=500,
+    )
+    return {"cookie": session_cookie(user), "waiting": len(conversations)}
+
+
+@transaction.atomic
 def second_wave_prepare(spec: dict) -> dict:
     """The second wave switched on: one enabled webhook endpoint subscribed to ``message.created`` at
     ``spec["webhook_url"]``, and ``spec["supervisors"]`` users with the supervisor permission, signed in.
@@ -173,6 +232,7 @@ def second_wave_finish(spec: dict) -> dict:
 
 ACTIONS = {
     "pick_queue_prepare": pick_queue_prepare,
+    "long_list_prepare": long_list_prepare,
     "second_wave_prepare": second_wave_prepare,
     "second_wave_finish": second_wave_finish,
 }

@@ -18,7 +18,7 @@ def test_chat_benchmark_reports_every_figure_and_loses_nothing(tmp_path):
     env.update(DEBUG="true", SECRET_KEY="benchmark-smoke-test-key")
     done = subprocess.run(
         [sys.executable, "manage.py", "chat_benchmark", "--conversations", "6", "--rate", "2", "--seconds", "2"]
-        + ["--saturate-seconds", "1", "--json", str(out)],
+        + ["--saturate-seconds", "1", "--long-list", "60", "--json", str(out)],
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -47,3 +47,12 @@ def test_chat_benchmark_reports_every_figure_and_loses_nothing(tmp_path):
     for part in (relay, report["anchor"]["group_relay"], report["anchor"]["echo"]):
         assert len(part["saturated"]["rounds_msgs_per_s"]) == 3
         assert part["saturated"]["completed"] == round(part["msgs_per_s"] * 1)
+    # an agent with 60 waiting conversations: each welcome shows the newest 50 of them and counts all 60
+    lists = report["long_list"]
+    assert lists["waiting"] == 60 and lists["welcomes"] == 10
+    assert lists["conversations_in_welcome"] == 50 and lists["conversations_total"] == 60
+    # the session, its user, the socket's row and the welcome's dozen, not one per conversation (the
+    # server's timer sweeps may add theirs to a connect's count: the fewest of the ten is the connect's)
+    assert 0 < lists["queries_per_connect"]["min"] <= 25
+    assert 0 < lists["welcome_ms"]["median"] <= lists["welcome_ms"]["max"]
+    assert "long list (60 waiting)" in done.stdout

@@ -97,6 +97,12 @@ class Command(BaseCommand):
         )
         parser.add_argument("--pick-open", type=int, default=2000)
         parser.add_argument("--pick-agents", type=int, default=200)
+        parser.add_argument(
+            "--long-list",
+            type=int,
+            default=0,
+            help="Then an agent with this many waiting persistent conversations connects ten times (welcome).",
+        )
         parser.add_argument("--json", dest="json_path", help="Write the full report here.")
         parser.add_argument("--production", action="store_true", help="PostgreSQL + Redis server processes.")
         parser.add_argument("--processes", type=int, default=1)
@@ -129,6 +135,7 @@ class Command(BaseCommand):
             pick_queue=options["pick_queue"],
             pick_open=options["pick_open"],
             pick_agents=options["pick_agents"],
+            long_list=options["long_list"],
         )
         if options["webhook_only"] and not options["second_wave"]:
             raise CommandError("--webhook-only goes with --second-wave.")
