@@ -83,13 +83,52 @@ def _pick_workstream() -> tuple[Queue, Workstream, ChatWidget]:
     return queue, workstream, widget
 
 
+def _conversations(widget, queue, count: int, *, tag: str, name: str, text: str, agent=None) -> list:
+    """``count`` persistent conversations of ``widget``'s workstream in ``queue``, a second apart, each with
+    one customer message: open in the queue, or waiting for ``agent``."""
+    now = timezone.now()
+    run = now.strftime("%H%M%S%f")
+    customers = Customer.objects.bulk_create(
+        [
+            Customer(authentication=widget.authentication, subject=f"bench-{tag}-{run}-{i}", name=f"{name} {i}")
+            for i in range(count)
+        ]
+    )
+    start = now - timedelta(seconds=count)
+    times = [start + timedelta(seconds=i) for i in range(count)]
+    conversations = Conversation.objects.bulk_create(
+        [
+            Conversation(
+                workstream=widget.workstream,
+                widget=widget,
+                queue=queue,
+                customer=customer,
+                mode=Mode.PERSISTENT,
+                state=State.OPEN if agent is None else State.WAITING,
+                agent=agent,
+                last_seq=1,
+                created_at=at,
+                queued_at=at,
+                assigned_at=None if agent is None else at,
+                updated_at=at,
+                last_message_at=at,
+            )
+            for customer, at in zip(customers, times, strict=True)
+        ]
+    )
+    Message.objects.bulk_create(
+        [Message(conversation=c, seq=1, sender_role=Role.CUSTOMER, sender_name=name, text=text) for c in conversations],
+        batch_size=500,
+    )
+    return conversations
+
+
 @transaction.atomic
 def pick_queue_prepare(spec: dict) -> dict:
     """A pick workstream whose queue holds ``spec["open"]`` open conversations (the ones of earlier runs
     are closed first) and ``spec["agents"]`` member agents, signed in. Returns the widget and the agents'
     cookies."""
     queue, workstream, widget = _pick_workstream()
-    auth = widget.authentication
     now = timezone.now()
     Conversation.objects.filter(workstream=workstream).exclude(state=State.CLOSED).update(
         state=State.CLOSED, agent=None, closed_at=now
@@ -102,38 +141,7 @@ def pick_queue_prepare(spec: dict) -> dict:
         )
         queue.members.add(agent)
         cookies.append(session_cookie(user))
-    run = now.strftime("%H%M%S%f")
-    customers = Customer.objects.bulk_create(
-        [
-            Customer(authentication=auth, subject=f"bench-pick-{run}-{i}", name=f"Pick customer {i}")
-            for i in range(spec["open"])
-        ]
-    )
-    start = now - timedelta(seconds=spec["open"])
-    conversations = Conversation.objects.bulk_create(
-        [
-            Conversation(
-                workstream=workstream,
-                widget=widget,
-                queue=queue,
-                customer=customer,
-                mode=Mode.PERSISTENT,
-                state=State.OPEN,
-                last_seq=1,
-                created_at=start + timedelta(seconds=i),
-                queued_at=start + timedelta(seconds=i),
-                updated_at=start + timedelta(seconds=i),
-            )
-            for i, customer in enumerate(customers)
-        ]
-    )
-    Message.objects.bulk_create(
-        [
-            Message(conversation=c, seq=1, sender_role=Role.CUSTOMER, sender_name="Pick customer", text="Hello?")
-            for c in conversations
-        ],
-        batch_size=500,
-    )
+    conversations = _conversations(widget, queue, spec["open"], tag="pick", name="Pick customer", text="Hello?")
     return {"widget": PICK_WIDGET, "cookies": cookies, "open": len(conversations)}
 
 
@@ -142,47 +150,15 @@ def long_list_prepare(spec: dict) -> dict:
     """One agent, signed in, with ``spec["waiting"]`` waiting persistent conversations of the pick
     workstream, each with one customer message; the agent's earlier ones are closed first. Returns the
     agent's cookie."""
-    queue, workstream, widget = _pick_workstream()
+    queue, _, widget = _pick_workstream()
     (user,) = _users(LIST_AGENT, 1)
     agent, _ = AgentProfile.objects.update_or_create(
         user=user, defaults={"display_name": "List Agent", "capacity": 100, "presence": Presence.AVAILABLE}
     )
     now = timezone.now()
     Conversation.objects.filter(agent=agent).exclude(state=State.CLOSED).update(state=State.CLOSED, closed_at=now)
-    run = now.strftime("%H%M%S%f")
-    customers = Customer.objects.bulk_create(
-        [
-            Customer(authentication=widget.authentication, subject=f"bench-list-{run}-{i}", name=f"List customer {i}")
-            for i in range(spec["waiting"])
-        ]
-    )
-    start = now - timedelta(seconds=spec["waiting"])
-    conversations = Conversation.objects.bulk_create(
-        [
-            Conversation(
-                workstream=workstream,
-                widget=widget,
-                queue=queue,
-                customer=customer,
-                mode=Mode.PERSISTENT,
-                state=State.WAITING,
-                agent=agent,
-                last_seq=1,
-                created_at=start + timedelta(seconds=i),
-                queued_at=start + timedelta(seconds=i),
-                assigned_at=start + timedelta(seconds=i),
-                updated_at=start + timedelta(seconds=i),
-                last_message_at=start + timedelta(seconds=i),
-            )
-            for i, customer in enumerate(customers)
-        ]
-    )
-    Message.objects.bulk_create(
-        [
-            Message(conversation=c, seq=1, sender_role=Role.CUSTOMER, sender_name="List customer", text="Any news?")
-            for c in conversations
-        ],
-        batch_size=500,
+    conversations = _conversations(
+        widget, queue, spec["waiting"], tag="list", name="List customer", text="Any news?", agent=agent
     )
     return {"cookie": session_cookie(user), "waiting": len(conversations)}
 
