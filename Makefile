@@ -37,8 +37,8 @@ run: $(VENV)/.installed-run .env
 	$(BIN)/daphne -b $(HOST) -p $(PORT) $(DAPHNE_LIMITS) config.asgi:application
 
 # The suite runs in TEST_WORKERS processes (pytest-xdist), one file per worker at a time: one per core and
-# one more, since much of a test's time is spent waiting for its servers and browser (CI on 2 cores: 926 s
-# with 3, 1,121 s with 2), at most 4 (each worker runs its own browser and test servers).
+# one more, since much of a test's time is spent waiting for its servers and browser, at most 4 (each
+# worker runs its own browser and test servers).
 # TEST_WORKERS=0 runs it in this process.
 TEST_WORKERS ?= $(shell n=$$(( $$(nproc 2>/dev/null || echo 1) + 1 )); [ $$n -gt 4 ] && n=4; echo $$n)
 
