@@ -52,10 +52,10 @@ export const HANDLERS = {
     const isNew = !S.conversations.has(summary.id) && !S.knownIds.has(summary.id);
     S.conversations.set(summary.id, { ...(S.conversations.get(summary.id) || {}), ...summary });
     S.knownIds.add(summary.id);
-    if (summary.id === S.acceptedOffer) {
-      S.acceptedOffer = null;
+    if (summary.id === S.openOnAssigned) {
+      S.openOnAssigned = null;
       renderList();
-      select(summary.id); // the agent accepted it a moment ago: open it
+      select(summary.id); // the agent accepted or picked it a moment ago: open it
       return;
     }
     if (isNew) notifyAssigned(summary);

@@ -170,7 +170,10 @@ function pickConversation(id) {
   client.request({ type: "pick", conversation_id: id }).then(
     () => {
       toast({ title: T.picked, kind: "success" });
-      views.select(id);
+      // Another agent's pick news may have taken the item off the queue before this answer, and this
+      // agent's "assigned" may still be on its way: then the conversation opens when it comes.
+      if (S.conversations.has(id) || S.queue.some((q) => q.id === id)) views.select(id);
+      else S.openOnAssigned = id;
     },
     (error) => {
       if (!known) S.knownIds.delete(id);

@@ -49,7 +49,7 @@ function answer(type, conversationId, buttons) {
       renderOffers();
       // "assigned" follows the answer: open the conversation now if it came first, else when it comes
       if (type === "accept" && S.conversations.has(conversationId)) select(conversationId);
-      else if (type === "accept") S.acceptedOffer = conversationId;
+      else if (type === "accept") S.openOnAssigned = conversationId;
     })
     .catch((error) => {
       if (error.code === "expired") {

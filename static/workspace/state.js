@@ -26,7 +26,7 @@ export const PRESENCES = ["available", "busy", "away", "offline"];
  * @property {Map<string, {conversation: object, expires_at: string}>} offers  conversation id -> an
  *           offer waiting for the agent's accept or decline (offers.js)
  * @property {string|null} focusComposerFor  the conversation whose reply box takes focus once writable
- * @property {string|null} acceptedOffer    the conversation just accepted: opened when "assigned" comes
+ * @property {string|null} openOnAssigned    the conversation just accepted or picked: opened when "assigned" comes
  * @property {number} queueTotal            how many wait in the pick queue (it lists the 200 oldest)
  * @property {Object<string, boolean>} more  group -> the server has more of its conversations (`list`)
  * @property {Object<string, string>} listCursor  group -> the oldest `updated_at` the server sent of it
@@ -57,7 +57,7 @@ export function createState({ capacity = { total: 0, used: 0 }, soundOn = false 
     panelFor: null,
     soundOn,
     offers: new Map(),
-    acceptedOffer: null,
+    openOnAssigned: null,
     focusComposerFor: null,
     queueTotal: 0,
     more: { active: false, waiting: false, wrap_up: false },
