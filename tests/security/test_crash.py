@@ -24,6 +24,7 @@ import websockets
 from tests.support.http import sign_in
 from tests.support.server import ParleyServer, free_port
 from tests.support.tokens import customer_token, make_key_pair
+from tests.support.waiting import until
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.slow]
 
@@ -197,8 +198,8 @@ async def busy_conversation(
     await alice.connect()
     await carol.connect()
     await carol.write("c-000", "first")
-    await wait_for(lambda: alice.conversation_id is not None and "c-000" in carol.acked)
-    await wait_for(lambda: 1 in alice.seen or alice.synced.is_set())
+    await until(lambda: alice.conversation_id is not None and "c-000" in carol.acked, timeout=15)
+    await until(lambda: 1 in alice.seen or alice.synced.is_set(), timeout=15)
 
     crashed = asyncio.Event()
 
@@ -208,24 +209,16 @@ async def busy_conversation(
             await asyncio.sleep(0.01)
 
     async def crasher() -> None:
-        await wait_for(lambda: len(carol.acked) + len(alice.acked) >= (2 * messages) // 3, timeout=30)
+        await until(lambda: len(carol.acked) + len(alice.acked) >= (2 * messages) // 3, timeout=30)
         await crash()
         crashed.set()
 
     await asyncio.gather(writer(carol, "c"), writer(alice, "a"), crasher())
     assert crashed.is_set()
-    await wait_for(lambda: not carol.outbox and not alice.outbox, timeout=30)
+    await until(lambda: not carol.outbox and not alice.outbox, timeout=30)
     if sockets_drop:
         assert carol.resent and alice.resent, "both sides had unacknowledged messages to resend"
     return carol, alice
-
-
-async def wait_for(condition, timeout: float = 15) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not reached in time")
-        await asyncio.sleep(0.05)
 
 
 async def check_everything_once_in_order(server: ParleyServer, carol, alice) -> None:
@@ -251,7 +244,7 @@ async def check_everything_once_in_order(server: ParleyServer, carol, alice) -> 
         assert mine == client.written, client.name
         for client_id, message in client.acked.items():
             assert client_ids[message["seq"] - 1] == client_id, (client.name, "ack matches the stored message")
-    await wait_for(lambda: len(carol.seen) == len(rows) and len(alice.seen) == len(rows), timeout=15)
+    await until(lambda: len(carol.seen) == len(rows) and len(alice.seen) == len(rows), timeout=15)
     for client in (carol, alice):
         assert not client.errors, (client.name, client.errors)
         assert [client.seen[seq]["client_id"] for seq in sorted(client.seen)] == client_ids, client.name

@@ -13,6 +13,7 @@ import pytest
 from tests.support import metrics
 from tests.support.http import WsClient
 from tests.support.server import ParleyServer
+from tests.support.waiting import until
 from tests.webhooks.receiver import Receiver
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.slow]
@@ -92,14 +93,6 @@ def children(pid: int) -> list[int]:
         if ppid == pid and b"deliver_webhooks" in cmdline:
             found.append(int(entry.name))
     return found
-
-
-async def until(predicate, timeout: float = 20):
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not (value := predicate()):
-        assert asyncio.get_running_loop().time() < deadline, "timed out"
-        await asyncio.sleep(0.1)
-    return value
 
 
 def delivered_count(server: ParleyServer) -> float:
