@@ -504,7 +504,6 @@ async def long_list_probe(urls: list[str], setup, log: Log, *, waiting: int, tim
     log(f"long list: an agent with {waiting} waiting conversations connects {times} times")
     info = await asyncio.to_thread(setup, "long_list_prepare", {"waiting": waiting})
     welcome_ms, welcome_bytes, queries = [], [], []
-    shown = total = None
     for _ in range(times):
         before = await load.server_stats([url])
         started = time.perf_counter()
@@ -517,7 +516,6 @@ async def long_list_probe(urls: list[str], setup, log: Log, *, waiting: int, tim
             queries.append(load.total_queries(after) - load.total_queries(before))
         await conn.close()
         await asyncio.sleep(0.2)  # the close's own queries land before the next connect's count starts
-        shown, total = len(welcome.get("conversations", [])), welcome.get("conversations_total")
     return {
         "waiting": info["waiting"],
         "welcomes": times,
@@ -527,8 +525,8 @@ async def long_list_probe(urls: list[str], setup, log: Log, *, waiting: int, tim
         },
         "welcome_bytes": max(welcome_bytes),
         "queries_per_connect": {"min": min(queries), "max": max(queries)} if queries else None,
-        "conversations_in_welcome": shown,
-        "conversations_total": total,
+        "conversations_in_welcome": len(welcome["conversations"]),
+        "conversations_total": welcome["conversations_total"],
     }
 
 
