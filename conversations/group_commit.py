@@ -12,7 +12,8 @@ database's) is answered with it and the group goes on: what that call did outsid
 blocks stays, as it would have stayed in autocommit. If a call fails with a database error or leaves the
 transaction marked for rollback, or the commit fails, the whole group is rolled back and every call runs
 again alone. The group's news goes out after the commit and before any caller gets its answer (store
-before you acknowledge).
+before you acknowledge). The webhook outbox rows of a group's messages go in with one statement before
+its commit (``webhooks.outbox.batched``).
 
 Only the consumers' message hot path uses it (``consumers.base.db_grouped``; docs/performance.md).
 """
@@ -27,6 +28,7 @@ from typing import Any
 from django.db import DatabaseError, connection, transaction
 
 from . import events
+from .webhooks import outbox
 
 logger = logging.getLogger("parley.group_commit")
 
@@ -47,7 +49,7 @@ def _alone(func, args, kwargs) -> tuple[Outcome, list]:
 
 def _together(calls: list[tuple[Any, tuple, dict]]) -> list[Outcome]:
     outcomes = []
-    with transaction.atomic():
+    with transaction.atomic(), outbox.batched():
         for func, args, kwargs in calls:
             try:
                 outcomes.append((True, func(*args, **kwargs)))
