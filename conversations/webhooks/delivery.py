@@ -19,8 +19,8 @@ from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
 from django.conf import settings
-from django.db import transaction
-from django.db.models import Exists, F, OuterRef, Q
+from django.db import connection, transaction
+from django.db.models import Case, Exists, F, OuterRef, PositiveIntegerField, Q, Value, When
 from django.utils import timezone
 
 from admin_center import webhook_validators
@@ -80,18 +80,43 @@ def claim(limit: int, now: datetime | None = None) -> list[Job]:
     now = now or timezone.now()
     if limit <= 0:
         return []
-    with transaction.atomic():
-        rows = list(
-            due(now).select_for_update(skip_locked=True, of=("self",)).select_related("endpoint").order_by("id")[:limit]
-        )
-        if not rows:
-            return []
-        Delivery.objects.filter(pk__in=[row.pk for row in rows]).update(
-            leased_until=now + timedelta(seconds=lease_seconds())
-        )
+    leased_until = now + timedelta(seconds=lease_seconds())
+    if connection.features.has_select_for_update_skip_locked:
+        with transaction.atomic():
+            rows = list(
+                due(now)
+                .select_for_update(skip_locked=True, of=("self",))
+                .select_related("endpoint")
+                .order_by("id")[:limit]
+            )
+            if not rows:
+                return []
+            Delivery.objects.filter(pk__in=[row.pk for row in rows]).update(leased_until=leased_until)
+    else:
+        rows = _lease_read_rows(list(due(now).select_related("endpoint").order_by("id")[:limit]), now, leased_until)
     # The lease as this process's clock sees it, with a margin for the attempt itself.
     held_until = time.monotonic() + lease_seconds() - TIMEOUT_SECONDS
     return [job_for(row, held_until) for row in rows]
+
+
+def _lease_read_rows(rows: list[Delivery], now: datetime, leased_until: datetime) -> list[Delivery]:
+    """SQLite: one writer for the whole database, the server's message commits included. The due rows are
+    read without a lock, and leased by one ``UPDATE`` in autocommit, which takes each row only if it is
+    still pending and not leased. One statement holds the write lock only while SQLite runs it: a
+    transaction of several statements would hold it across this process's waits for the interpreter lock,
+    which its delivery threads keep busy (the server's commits waited up to tens of milliseconds)."""
+    if not rows:
+        return []
+    ids = [row.pk for row in rows]
+    taken = (
+        Delivery.objects.filter(pk__in=ids, status=Delivery.Status.PENDING)
+        .filter(Q(leased_until__isnull=True) | Q(leased_until__lte=now))
+        .update(leased_until=leased_until)
+    )
+    if taken == len(ids):
+        return rows
+    kept = set(Delivery.objects.filter(pk__in=ids, leased_until=leased_until).values_list("pk", flat=True))
+    return [row for row in rows if row.pk in kept]
 
 
 def job_for(row: Delivery, held_until: float = float("inf")) -> Job:
@@ -113,39 +138,55 @@ def record(job: Job, outcome: Outcome, now: datetime | None = None) -> str:
 
 
 def record_many(results: list[tuple[Job, Outcome]], now: datetime | None = None) -> list[str]:
-    """Store the outcomes of several attempts in one transaction (one commit for a busy dispatcher's
-    finished deliveries); returns each row's new status ("" for a row deleted meanwhile).
+    """Store the outcomes of several attempts (a busy dispatcher's finished deliveries); returns each
+    row's new status ("" for a row deleted meanwhile).
 
-    One query finds which rows still exist; delivered rows are written with one ``UPDATE`` per distinct
-    (status code, response time), a handful for a batch. A failed attempt's next try depends on its row (attempts,
-    retry window), so failed rows are read, locked, and written one by one."""
+    One query finds which rows still exist. The delivered rows are written by one ``UPDATE`` in
+    autocommit (their status codes and response times by ``CASE``): one statement holds the database's
+    write lock only while it runs, and on SQLite the server's message commits wait for that lock
+    (``_lease_read_rows``). A failed attempt's next try depends on its row (attempts, retry window), so
+    failed rows are read, locked, and written one by one in a transaction."""
     now = now or timezone.now()
     ids = [job.delivery_id for job, _ in results]
-    failed_ids = [job.delivery_id for job, outcome in results if not outcome.ok]
-    with transaction.atomic():
-        existing = set(Delivery.objects.filter(pk__in=ids).values_list("pk", flat=True))
-        failed_rows = Delivery.objects.select_for_update().in_bulk(failed_ids) if failed_ids else {}
-        delivered: dict[tuple, list[int]] = {}
-        for job, outcome in results:
-            if outcome.ok and job.delivery_id in existing:
-                delivered.setdefault((outcome.status_code, outcome.response_ms), []).append(job.delivery_id)
-        for (status_code, response_ms), pks in delivered.items():
-            Delivery.objects.filter(pk__in=pks).update(
-                **_recorded(status_code, response_ms, ""), status=Delivery.Status.DELIVERED, delivered_at=now
-            )
-        statuses = []
-        for job, outcome in results:
-            if job.delivery_id not in existing:
-                statuses.append("")
-            elif outcome.ok:
-                statuses.append(Delivery.Status.DELIVERED)
-            else:
-                row = failed_rows.get(job.delivery_id)
-                statuses.append("" if row is None else _record_failure(row, outcome, now))
+    existing = set(Delivery.objects.filter(pk__in=ids).values_list("pk", flat=True))
+    delivered = {job.delivery_id: outcome for job, outcome in results if outcome.ok and job.delivery_id in existing}
+    if delivered:
+        Delivery.objects.filter(pk__in=list(delivered)).update(
+            **_recorded(_by_row(delivered, "status_code"), _by_row(delivered, "response_ms"), ""),
+            status=Delivery.Status.DELIVERED,
+            delivered_at=now,
+        )
+    failed_ids = [job.delivery_id for job, outcome in results if not outcome.ok and job.delivery_id in existing]
+    failed = {}
+    if failed_ids:
+        with transaction.atomic():
+            rows = Delivery.objects.select_for_update().in_bulk(failed_ids)
+            failed = {pk: _record_failure(row, outcome, now) for pk, row, outcome in _failures(results, rows)}
+    statuses = [
+        Delivery.Status.DELIVERED if job.delivery_id in delivered else failed.get(job.delivery_id, "")
+        for job, _ in results
+    ]
     for (job, outcome), status in zip(results, statuses, strict=True):
         if status:
             metrics.attempted(job.event_type, outcome.ok, status == Delivery.Status.FAILED)
     return statuses
+
+
+def _failures(results: list[tuple[Job, Outcome]], rows: dict[int, Delivery]):
+    for job, outcome in results:
+        if not outcome.ok and job.delivery_id in rows:
+            yield job.delivery_id, rows[job.delivery_id], outcome
+
+
+def _by_row(outcomes: dict[int, Outcome], attribute: str):
+    """``attribute`` of each row's outcome as one expression: the value itself when all rows share it."""
+    values = {pk: getattr(outcome, attribute) for pk, outcome in outcomes.items()}
+    if len(set(values.values())) == 1:
+        return next(iter(values.values()))
+    field = PositiveIntegerField(null=True)
+    return Case(
+        *(When(pk=pk, then=Value(value, output_field=field)) for pk, value in values.items()), output_field=field
+    )
 
 
 def _recorded(status_code: int | None, response_ms: int | None, error: str) -> dict:

@@ -229,6 +229,38 @@ def test_an_event_taken_by_one_process_is_not_taken_by_another():
     assert len(first) == 2
 
 
+def test_a_row_taken_or_delivered_after_it_was_read_is_not_leased_again():
+    """SQLite's claim reads the due rows outside its transaction and leases them in a short one: a row
+    that changed in between (leased by another claim, delivered) is left alone."""
+    WebhookEndpoint.objects.create(name="CRM", url="https://crm.example.com/h", events=["message.created"])
+    for conversation in (CONVERSATION, OTHER_CONVERSATION, "7b0f6f2e-9d7c-4d0e-a3b5-3f0cb1d7a003"):
+        emit_committed("message.created", conversation, {"n": 1})
+    now = timezone.now()
+    read = list(delivery.due(now).select_related("endpoint").order_by("id"))
+    taken_meanwhile, delivered_meanwhile, free = read
+    Delivery.objects.filter(pk=taken_meanwhile.pk).update(leased_until=now + timedelta(seconds=60))
+    Delivery.objects.filter(pk=delivered_meanwhile.pk).update(status=Delivery.Status.DELIVERED)
+    leased = delivery._lease_read_rows(read, now, now + timedelta(seconds=30))
+    assert [row.pk for row in leased] == [free.pk]
+    assert Delivery.objects.get(pk=taken_meanwhile.pk).leased_until == now + timedelta(seconds=60)
+    assert delivery.claim(10) == []
+
+
+def test_one_round_records_each_rows_own_answer():
+    WebhookEndpoint.objects.create(name="CRM", url="https://crm.example.com/h", events=["message.created"])
+    emit_committed("message.created", CONVERSATION, {"n": 1})
+    emit_committed("message.created", OTHER_CONVERSATION, {"n": 2})
+    first, second = delivery.claim(10)
+    statuses = delivery.record_many(
+        [(first, delivery.Outcome(True, 200, 12)), (second, delivery.Outcome(True, 204, 31))]
+    )
+    assert statuses == [Delivery.Status.DELIVERED, Delivery.Status.DELIVERED]
+    rows = {row.pk: row for row in Delivery.objects.all()}
+    assert (rows[first.delivery_id].last_status_code, rows[first.delivery_id].last_response_ms) == (200, 12)
+    assert (rows[second.delivery_id].last_status_code, rows[second.delivery_id].last_response_ms) == (204, 31)
+    assert all(row.attempts == 1 and row.leased_until is None and row.delivered_at for row in rows.values())
+
+
 def test_processes_claiming_at_the_same_moment_skip_each_others_rows():
     """PostgreSQL: a row locked by another process's claim is skipped (SKIP LOCKED), not waited for."""
     import threading
