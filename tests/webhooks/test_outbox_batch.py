@@ -1,5 +1,5 @@
 """The outbox rows of a group commit go in together before its commit, in the order of their events
-(``webhooks.outbox.batched``, docs/webhooks.md "Events")."""
+(``webhooks.outbox.batched``, docs/webhooks.md "Delivery guarantees")."""
 
 from __future__ import annotations
 
