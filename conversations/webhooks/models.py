@@ -50,8 +50,8 @@ class Delivery(models.Model):
         indexes = [
             models.Index(fields=["status", "next_attempt_at"], name="webhook_due_idx"),
             models.Index(fields=["endpoint", "conversation_id", "status"], name="webhook_order_idx"),
-            # The claim reads pending rows in id order: without it, it scanned the whole delivery log (kept
-            # PARLEY_WEBHOOK_LOG_DAYS) past every delivered row on each round.
+            # The claim reads pending rows in id order: without it, PostgreSQL's plan scanned the whole
+            # delivery log (kept PARLEY_WEBHOOK_LOG_DAYS) past every delivered row on each round.
             models.Index(fields=["id"], condition=models.Q(status="pending"), name="webhook_pending_idx"),
         ]
 
