@@ -32,8 +32,8 @@ logger = logging.getLogger("parley.events")
 # Channel-layer message types handled by the consumers.
 FRAME = "parley.frame"  # frame_event(): {"text": JSON, "exclude": channel_name | None[, "conversation_id"]}
 CLOSE = "parley.close"  # {"code": 4409}
-QUEUE_CHANGED = "parley.queue_changed"  # agent consumers recompute their pick queue
-MEMBERSHIPS_CHANGED = "parley.memberships_changed"  # agent consumers rejoin their queue groups
+QUEUE_CHANGED = "parley.queue_changed"  # to a queue group: each process's pick-queue hub (queue_news)
+MEMBERSHIPS_CHANGED = "parley.memberships_changed"  # agent consumers follow their new queues
 CONNECTION_CHECK = "parley.customer_connected"  # internal, see consumers
 STATS_CHANGED = "parley.stats_changed"  # to SUPERVISORS_GROUP: recompute the live statistics
 # to ``agent.<id>``: the agent's sockets start (join ``watch.<conversation>``) or stop following a

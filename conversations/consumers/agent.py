@@ -72,8 +72,7 @@ class AgentConsumer(FrameConsumer):
         welcome, queue_ids, pages = await db(self._welcome_sync)(cached)
         queue_news().store(pages, generations)
         self.release_ip_slot()  # counted by its Connection row from now on
-        for queue_id in queue_ids:
-            await self.join(events.queue_group(queue_id))
+        await queue_news().subscribe(queue_ids)  # the process hears the queues' changes (one member each)
         for conversation_id in welcome["consulting_ids"]:  # the conversations the agent consults on
             await self.join(events.watch_group(conversation_id))
         del welcome["consulting_ids"]
@@ -244,18 +243,10 @@ class AgentConsumer(FrameConsumer):
         task = asyncio.ensure_future(db(offers.expire)(offer_id))
         task.add_done_callback(_log_failure)
 
-    async def parley_queue_changed(self, event) -> None:
-        """A pick list changed: the process's next queue round sends it (at most one frame a second)."""
-        queue_news().changed(event["queue_id"])
-
     async def parley_memberships_changed(self, event) -> None:
         """The admin changed the agent's queues: follow the new queues' pick-list news, send the new list."""
         queue_ids, queue = await db(self._memberships)()
-        wanted = {events.queue_group(queue_id) for queue_id in queue_ids}
-        for group in [g for g in self.groups_joined if g.startswith(events.queue_group("")) and g not in wanted]:
-            await self.leave(group)
-        for group in sorted(wanted - set(self.groups_joined)):
-            await self.join(group)
+        await queue_news().subscribe(queue_ids)
         queue_news().follow(self, queue_ids)
         await self.send_json({"type": "queue", **queue})
 

@@ -1,7 +1,10 @@
 """Pick-queue news for the workspace sockets of one server process (one hub per event loop).
 
-A change to a pick queue (``events.queue_changed``) reaches every workspace socket in the queue's group.
-The socket only marks the queue changed here. A round then computes each changed queue's page once
+A change to a pick queue (``events.queue_changed``) goes to the queue's group on the channel layer. The
+hub, not each socket, is the group's member here: it listens on a channel of its own, joined to the
+groups of the queues its sockets follow, so a change reaches a process once however many of its agents
+see that queue (before, each of 200 agent sockets got its own copy: 200 deliveries and dispatches per
+change). The hub marks the queue changed. A round then computes each changed queue's page once
 (``payloads.pick_queue_pages``: the oldest 200 items and the total, the same for every member), and every
 socket that follows one of those queues gets one ``queue`` frame, encoded once per set of queues. Rounds
 are at least ``PARLEY_QUEUE_NEWS_INTERVAL`` seconds apart, so a socket gets at most one ``queue`` frame per
@@ -12,14 +15,22 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import weakref
 
 from django.conf import settings
 
+from .. import events
 from ..actions import payloads
 from .base import db
 
 logger = logging.getLogger("parley.sockets")
+
+# A queue group the hub joined stays joined this long after its last follower left (a socket subscribes
+# before its welcome and follows after it), and is joined again this often: the in-memory layer's
+# memberships expire after a day.
+LEAVE_AFTER_SECONDS = 60.0
+RENEW_SECONDS = 3600.0
 
 
 class QueueNews:
@@ -35,6 +46,83 @@ class QueueNews:
         # and the next round use it instead of reading the queue again.
         self.pages: dict[str, payloads.QueuePage] = {}
         self.generation: dict[str, int] = {}  # changes heard per queue: a page read before one is stale
+        # The queue groups this hub's channel is in: queue id -> (joined at, last wanted at), monotonic.
+        self.joined: dict[str, tuple[float, float]] = {}
+        self.channel: str | None = None
+        self.layer = None
+        self.listener: asyncio.Task | None = None
+        self.renewer: asyncio.Task | None = None
+        self.subscribing = asyncio.Lock()  # one channel and one listener, however many sockets connect at once
+
+    async def subscribe(self, queue_ids) -> None:
+        """Hear the changes of ``queue_ids`` in this process (call before reading what a socket shows)."""
+        now = time.monotonic()
+        async with self.subscribing:
+            for queue_id in map(str, queue_ids):
+                joined = self.joined.get(queue_id)
+                if joined is None:
+                    if not await self._listening():
+                        return
+                    await self.layer.group_add(events.queue_group(queue_id), self.channel)
+                    joined = (now, now)
+                self.joined[queue_id] = (joined[0], now)
+
+    async def renew(self) -> None:
+        """Leave the groups of queues nobody here has followed for a while; join the others again when
+        their membership is old (every ``LEAVE_AFTER_SECONDS``, from ``_renewing``)."""
+        now = time.monotonic()
+        async with self.subscribing:
+            await self._renew(now)
+
+    async def _renew(self, now: float) -> None:
+        for queue_id, (joined_at, wanted_at) in list(self.joined.items()):
+            if queue_id in self.followers:
+                wanted_at = now
+            if now - wanted_at > LEAVE_AFTER_SECONDS:
+                del self.joined[queue_id]
+                await self.layer.group_discard(events.queue_group(queue_id), self.channel)
+            elif now - joined_at > RENEW_SECONDS:
+                await self.layer.group_add(events.queue_group(queue_id), self.channel)
+                self.joined[queue_id] = (now, wanted_at)
+            else:
+                self.joined[queue_id] = (joined_at, wanted_at)
+
+    async def _listening(self) -> bool:
+        from channels.layers import get_channel_layer
+
+        if self.listener is None or self.listener.done():
+            self.layer = get_channel_layer()
+            if self.layer is None:
+                return False
+            self.channel = await self.layer.new_channel("parley-queues.")
+            self.joined.clear()  # a new channel is in no group yet
+            loop = asyncio.get_running_loop()
+            self.listener = loop.create_task(self._receive(), name="parley-queue-news")
+            if self.renewer is None or self.renewer.done():
+                self.renewer = loop.create_task(self._renewing(), name="parley-queue-news-renew")
+        return True
+
+    async def _renewing(self) -> None:
+        while True:
+            await asyncio.sleep(LEAVE_AFTER_SECONDS)
+            try:
+                await self.renew()
+            except Exception:
+                logger.exception("renewing the pick queue groups failed; trying again")
+
+    async def _receive(self) -> None:
+        layer, channel = self.layer, self.channel
+        while True:
+            try:
+                message = await layer.receive(channel)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                logger.exception("pick queue news channel failed; trying again")
+                await asyncio.sleep(1)
+                continue
+            if message.get("type") == events.QUEUE_CHANGED:
+                self.changed(message["queue_id"])
 
     def snapshot(self) -> tuple[dict, dict]:
         """The cached pages and the generations they are valid for (a welcome reads the rest itself)."""

@@ -124,6 +124,32 @@ async def test_one_queue_change_is_computed_once_for_all_the_agents_of_the_queue
         await client.close()
 
 
+async def test_a_queue_change_reaches_the_process_once_however_many_agents_follow_the_queue(monkeypatch):
+    from channels.layers import get_channel_layer
+
+    from conversations import events
+    from conversations.consumers import queue_news
+
+    widget, agents = await db(pick_setup)(members=3)
+    clients = [(await sockets.agent(profile))[0] for profile in agents]
+    layer = get_channel_layer()
+    group = events.queue_group(widget.workstream.queue_id)
+    hub = queue_news.hub()
+    assert list(layer.groups[group]) == [hub.channel]  # the hub's channel, not one per agent socket
+    heard = []
+    real = hub.changed
+    monkeypatch.setattr(hub, "changed", lambda queue_id: (heard.append(queue_id), real(queue_id)))
+    await db(messages.customer_message)(await db(Customer.objects.create)(name="Q"), widget, client_id="q", text="hi")
+    assert [(await client.expect("queue"))["total"] for client in clients] == [1, 1, 1]
+    assert heard == [str(widget.workstream.queue_id)]
+    for client in clients:
+        await client.close()
+    assert hub.followers == {}
+    monkeypatch.setattr(queue_news, "LEAVE_AFTER_SECONDS", 0.0)
+    await hub.renew()  # nobody here follows the queue any more: the hub leaves its group
+    assert group not in layer.groups and hub.joined == {}
+
+
 def persistent_agent():
     widget = factories.make_setup(persistent=True)
     alice = factories.make_agent("alice", presence=Presence.AVAILABLE, queues=[widget.workstream.queue])
