@@ -202,8 +202,6 @@ PARLEY_DB_THREADS = env.int("PARLEY_DB_THREADS", default=2)
 # The server process's garbage collector (config/asgi.py): the objects of start-up are frozen, and a
 # young-generation collection waits for this many new objects (Python's default is 700; 0 keeps it).
 PARLEY_GC_THRESHOLD = env.int("PARLEY_GC_THRESHOLD", default=50_000)
-# Seconds between two returns of freed memory to the system (conversations/memory.py; 0 never).
-PARLEY_MEMORY_TRIM_SECONDS = env.float("PARLEY_MEMORY_TRIM_SECONDS", default=60)
 # Sockets per client IP address (widget and workspace); 0 disables the limit.
 PARLEY_MAX_SOCKETS_PER_IP = env.int("PARLEY_MAX_SOCKETS_PER_IP", default=200)
 # Demo website at /demo/ and its token endpoint: on only where the demo configuration is loaded.

@@ -16,7 +16,7 @@ import random
 from channels.db import database_sync_to_async
 from django.conf import settings
 
-from . import layer_health, memory
+from . import layer_health
 from .actions import sessions, sweep
 from .webhooks import start as webhook_delivery
 
@@ -31,8 +31,6 @@ async def _run_once() -> None:
     await layer_health.check(local_channels)  # after a channel-layer outage, sockets resync
     await database_sync_to_async(sessions.heartbeat)(list(local_channels))
     await database_sync_to_async(sweep.sweep)()
-    if memory.due():  # the memory of sockets gone since, back to the system
-        await asyncio.to_thread(memory.trim)
 
 
 async def _loop() -> None:
