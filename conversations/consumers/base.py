@@ -3,8 +3,10 @@ database thread (``db``, ``db_grouped``), answers and channel-layer news out."""
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import logging
+from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 
 from channels.consumer import get_handler_name
@@ -19,6 +21,22 @@ from ..protocol import BadFrame
 from .limits import TokenBucket, unregistered
 
 logger = logging.getLogger("parley.sockets")
+
+
+async def process_channel_messages(layer, channel: str, what: str) -> AsyncIterator[dict]:
+    """The messages of a channel this process listens on for all its sockets (the supervisors' and the
+    pick queues' hubs), for as long as the caller takes them: a failed receive (the layer unreachable) is
+    logged and tried again a second later."""
+    while True:
+        try:
+            message = await layer.receive(channel)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            logger.exception("%s channel failed; trying again in a second", what)
+            await asyncio.sleep(1)
+            continue
+        yield message
 
 
 def in_database_thread(func):
@@ -209,4 +227,4 @@ class FrameConsumer(AsyncWebsocketConsumer):
         await self.leave_groups()
 
 
-__all__ = ["BadFrame", "FrameConsumer", "db", "db_grouped", "events", "in_database_thread"]
+__all__ = ["BadFrame", "FrameConsumer", "db", "db_grouped", "events", "in_database_thread", "process_channel_messages"]

@@ -22,7 +22,7 @@ from django.conf import settings
 
 from .. import events
 from ..actions import payloads
-from .base import db
+from .base import db, process_channel_messages
 
 logger = logging.getLogger("parley.sockets")
 
@@ -111,16 +111,7 @@ class QueueNews:
                 logger.exception("renewing the pick queue groups failed; trying again")
 
     async def _receive(self) -> None:
-        layer, channel = self.layer, self.channel
-        while True:
-            try:
-                message = await layer.receive(channel)
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                logger.exception("pick queue news channel failed; trying again")
-                await asyncio.sleep(1)
-                continue
+        async for message in process_channel_messages(self.layer, self.channel, "pick queue news"):
             if message.get("type") == events.QUEUE_CHANGED:
                 self.changed(message["queue_id"])
 

@@ -23,7 +23,7 @@ from django.conf import settings
 from .. import events, live_stats
 from ..actions import supervision
 from ..protocol import BadFrame, field_str
-from .base import FrameConsumer, db
+from .base import FrameConsumer, db, process_channel_messages
 
 logger = logging.getLogger("parley.supervisor")
 
@@ -118,15 +118,9 @@ class StatsHub:
 
     async def _receive(self, layer, channel: str) -> None:
         joined = time.monotonic()
-        while True:
-            try:
-                message = await layer.receive(channel)
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                logger.exception("supervisor news channel failed; statistics refresh on their timer")
-                await asyncio.sleep(1)
-                continue
+        async for message in process_channel_messages(
+            layer, channel, "supervisor news (statistics refresh on their timer)"
+        ):
             if message.get("type") == events.STATS_CHANGED:
                 self.dirty = True
             if time.monotonic() - joined > 3600:  # group memberships expire after a day: renew
