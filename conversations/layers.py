@@ -39,9 +39,6 @@ class Mailbox:
     def empty(self) -> bool:
         return not self._queue
 
-    def qsize(self) -> int:
-        return len(self._queue)
-
     def put_nowait(self, item) -> None:
         if 0 < self.maxsize <= len(self._queue):
             raise asyncio.QueueFull
