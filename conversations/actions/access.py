@@ -39,7 +39,7 @@ def current_conversation(customer: Customer, workstream, *, lock: bool = False) 
     A narrow query finds it by the (customer, workstream, state) index, then the joined query reads that
     row. Asked at once, SQLite's planner joined the customer first and then read every conversation of
     the workstream through the workstream's index: 5 ms of a hello's CPU with 2,000 open conversations
-    (docs/performance.md, "Big pick queues")."""
+    (docs/performance.md, "Measured on 2026-12-01, 15:40 to 17:00 UTC")."""
     pk = (
         Conversation.objects.filter(customer=customer, workstream=workstream, state__in=CURRENT_STATES)
         .order_by("pk")
