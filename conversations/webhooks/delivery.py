@@ -58,6 +58,11 @@ class Job:
 # --- the database steps ---------------------------------------------------------------------------
 
 
+def not_leased(now: datetime) -> Q:
+    """No process holds the row: never leased, or its lease ran out."""
+    return Q(leased_until__isnull=True) | Q(leased_until__lte=now)
+
+
 def due(now: datetime | None = None):
     """Pending rows whose time has come, not leased, and with no earlier pending row of their
     (endpoint, conversation): the next event of a conversation waits for the one before it."""
@@ -70,7 +75,7 @@ def due(now: datetime | None = None):
     )
     return (
         Delivery.objects.filter(status=Delivery.Status.PENDING, next_attempt_at__lte=now, endpoint__enabled=True)
-        .filter(Q(leased_until__isnull=True) | Q(leased_until__lte=now))
+        .filter(not_leased(now))
         .exclude(Exists(earlier))
     )
 
@@ -110,7 +115,7 @@ def _lease_read_rows(rows: list[Delivery], now: datetime, leased_until: datetime
     ids = [row.pk for row in rows]
     taken = (
         Delivery.objects.filter(pk__in=ids, status=Delivery.Status.PENDING)
-        .filter(Q(leased_until__isnull=True) | Q(leased_until__lte=now))
+        .filter(not_leased(now))
         .update(leased_until=leased_until)
     )
     if taken == len(ids):
