@@ -95,7 +95,7 @@ class InMemoryChannelLayer(ChannelsInMemoryChannelLayer):
         self.require_valid_channel_name(channel)
         assert "__asgi_channel__" not in message  # noqa: S101
         try:
-            self._queue(channel).put_nowait((time.time() + self.expiry, deepcopy(message)))
+            self._put(channel, message, time.time() + self.expiry)
         except asyncio.QueueFull:
             raise ChannelFull(channel) from None
 
@@ -119,7 +119,11 @@ class InMemoryChannelLayer(ChannelsInMemoryChannelLayer):
         expires = time.time() + self.expiry
         for channel in list(self.groups.get(group, ())):
             with contextlib.suppress(asyncio.QueueFull):  # Channels' own group_send drops a full member's copy too
-                self._queue(channel).put_nowait((expires, deepcopy(message)))
+                self._put(channel, message, expires)
+
+    def _put(self, channel: str, message: dict, expires: float) -> None:
+        """A copy of ``message`` into the channel's queue (``asyncio.QueueFull`` when it is full)."""
+        self._queue(channel).put_nowait((expires, deepcopy(message)))
 
     def _clean_expired(self) -> None:
         now = time.monotonic()
