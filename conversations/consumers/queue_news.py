@@ -72,20 +72,17 @@ class QueueNews:
         their membership is old (every ``LEAVE_AFTER_SECONDS``, from ``_renewing``)."""
         now = time.monotonic()
         async with self.subscribing:
-            await self._renew(now)
-
-    async def _renew(self, now: float) -> None:
-        for queue_id, (joined_at, wanted_at) in list(self.joined.items()):
-            if queue_id in self.followers:
-                wanted_at = now
-            if now - wanted_at > LEAVE_AFTER_SECONDS:
-                del self.joined[queue_id]
-                await self.layer.group_discard(events.queue_group(queue_id), self.channel)
-            elif now - joined_at > RENEW_SECONDS:
-                await self.layer.group_add(events.queue_group(queue_id), self.channel)
-                self.joined[queue_id] = (now, wanted_at)
-            else:
-                self.joined[queue_id] = (joined_at, wanted_at)
+            for queue_id, (joined_at, wanted_at) in list(self.joined.items()):
+                if queue_id in self.followers:
+                    wanted_at = now
+                if now - wanted_at > LEAVE_AFTER_SECONDS:
+                    del self.joined[queue_id]
+                    await self.layer.group_discard(events.queue_group(queue_id), self.channel)
+                elif now - joined_at > RENEW_SECONDS:
+                    await self.layer.group_add(events.queue_group(queue_id), self.channel)
+                    self.joined[queue_id] = (now, wanted_at)
+                else:
+                    self.joined[queue_id] = (joined_at, wanted_at)
 
     async def _listening(self) -> bool:
         from channels.layers import get_channel_layer
